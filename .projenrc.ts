@@ -1,0 +1,119 @@
+import { javascript, typescript } from 'projen';
+
+/**
+ * The project definition. package.json, tsconfig*.json, the jest config and the npm scripts are generated from this
+ * file: edit it and run `npx projen`, never the generated files.
+ *
+ * A plain TypeScript project (not jsii) so that construct props can use string-literal unions that mirror the YAML.
+ */
+const project = new typescript.TypeScriptProject({
+  name: 'cdk8s-kubeopencode',
+  description:
+    'cdk8s constructs and a slim runtime controller for always-on AI coding agents (KubeOpenCode) on Kubernetes',
+  license: 'Apache-2.0',
+  copyrightOwner: 'cdk8s-kubeopencode authors',
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  packageManager: javascript.NodePackageManager.NPM,
+  minNodeVersion: '20.0.0',
+  typescriptVersion: '~5.9.3',
+  github: false,
+  release: false,
+  buildWorkflow: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  sampleCode: false,
+  eslint: false,
+  prettier: false,
+  // the generated cdk8s imports live at the package root, next to src/ (DESIGN.md §4)
+  srcdir: 'src',
+  libdir: 'lib',
+  entrypoint: 'lib/src/index.js',
+  entrypointTypes: 'lib/src/index.d.ts',
+  bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller' },
+  deps: [
+    'cdk8s@2.70.106',
+    'cdk8s-plus-28@2.5.6',
+    'constructs@10.8.1',
+    '@kubernetes/client-node@1.4.0',
+    'cron-parser@5.10.6',
+    'prom-client@15.1.3',
+    'pino@10.4.0',
+  ],
+  devDeps: [
+    'cdk8s-cli@2.207.60',
+    'ajv@8.20.0',
+    'ajv-formats@3.0.1',
+    'yaml@2.9.1',
+    'fast-check@4.10.2',
+    'opencode-ai@1.18.33',
+  ],
+  tsconfig: {
+    include: ['src/**/*.ts', 'imports/**/*.ts'],
+    compilerOptions: {
+      rootDir: '.',
+      outDir: 'lib',
+      lib: ['es2022'],
+      target: 'ES2022',
+      skipLibCheck: true,
+    },
+  },
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    include: ['src/**/*.ts', 'imports/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts', '.projenrc.ts'],
+    compilerOptions: {
+      rootDir: '.',
+      lib: ['es2022'],
+      target: 'ES2022',
+      skipLibCheck: true,
+      // ts-jest then transpiles file by file (fast); `tsc --noEmit -p tsconfig.dev.json` in the test task type-checks
+      isolatedModules: true,
+    },
+  },
+  jest: true,
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    junitReporting: false,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/lib/', '/dist/'],
+      collectCoverage: false,
+      testTimeout: 60_000,
+    },
+  },
+  gitignore: ['/dist/', '/lib/', '/bench/results/tmp/', '*.tgz', '.cache/'],
+});
+
+for (const p of ['/test/', '/bench/', '/examples/', '/scripts/', '/schemas/', '/.ci/', '/docs/']) {
+  project.addPackageIgnore(p);
+}
+
+// The API's source of truth is crds/; imports/ is generated from it (works offline on a local file).
+project.addTask('import', {
+  description: 'Regenerate imports/ from crds/ with cdk8s import',
+  exec: 'bash scripts/import-crds.sh',
+});
+
+// The README's first command: synthesize every example app to YAML under dist/examples/.
+const synth = project.addTask('synth', {
+  description: 'Synthesize examples/ to YAML under dist/examples/',
+  exec: 'ts-node --transpile-only examples/main.ts',
+});
+synth.description = 'Synthesize examples/ to YAML under dist/examples/';
+
+// Everything the tests need that npm does not install (git, openssl, the API server build) is provisioned on first
+// use and cached outside the clone, so a second run starts in seconds.
+project.addTask('provision', {
+  description: 'Install and build what the test suite needs (cached outside the clone)',
+  exec: 'bash scripts/provision.sh',
+});
+project.testTask.prependSpawn(project.tasks.tryFind('provision')!);
+project.testTask.prependExec('tsc --noEmit -p tsconfig.dev.json');
+
+project.addTask('bench', {
+  description: 'Benchmarks: synth at scale and the controller (writes bench/results/)',
+  exec: 'ts-node --transpile-only bench/run.ts',
+});
+
+project.synth();

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs and builds everything the test suite needs that `npm ci` does not: Debian packages for the fixtures
+# (git, openssl, curl, busybox, ripgrep) and the real Kubernetes API server tier (etcd + our test-apiserver, built from
+# Debian's Kubernetes Go sources). Runs as the first step of `npm test`; everything is cached outside the clone, so a
+# second run takes seconds.
+#
+# KUBEOPENCODE_USE_EXISTING_CLUSTER=1 with KUBECONFIG set skips the API server build (the suite then runs against that
+# cluster; see README "Testing against a real cluster").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+if [ -x scripts/fixtures/provision.sh ] || [ -f scripts/fixtures/provision.sh ]; then
+  bash scripts/fixtures/provision.sh
+fi
+
+if [ "${KUBEOPENCODE_USE_EXISTING_CLUSTER:-}" = 1 ] && [ -n "${KUBECONFIG:-}" ]; then
+  echo "provision: using the existing cluster from KUBECONFIG=$KUBECONFIG; not building the test API server"
+else
+  bash scripts/apiserver/provision.sh >/dev/null
+fi
+echo "provision: ready in $(( $(date +%s) - start ))s"

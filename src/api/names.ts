@@ -1,0 +1,153 @@
+/**
+ * Every name, label, annotation, env var, path and default of the kubeopencode.io API in one place, used by the
+ * constructs and the controller alike. Values come from the KubeOpenCode feature guide unless a comment says otherwise.
+ */
+
+export const API_GROUP = 'kubeopencode.io';
+export const API_VERSION = 'kubeopencode.io/v1alpha1';
+
+/** Labels. */
+export const LABELS = {
+  agent: 'kubeopencode.io/agent',
+  agentTemplate: 'kubeopencode.io/agent-template',
+  task: 'kubeopencode.io/task',
+  cronTask: 'kubeopencode.io/crontask',
+  /** The role of a generated pod: server, task. Ours, for selectors and NetworkPolicies. */
+  component: 'app.kubernetes.io/component',
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+export const MANAGED_BY = 'cdk8s-kubeopencode';
+
+/** Annotations. */
+export const ANNOTATIONS = {
+  stop: 'kubeopencode.io/stop',
+  trigger: 'kubeopencode.io/trigger',
+  /** Hash of the generated ConfigMaps on the server pod template: a content change rolls the pods. */
+  contextHash: 'kubeopencode.io/context-hash',
+  /** Prefix of the per-context commit annotation that rolls the server for Git contexts with the Rollout policy. */
+  gitHashPrefix: 'kubeopencode.io/git-hash-',
+  /** On the server Deployment: the Git contexts with policy Rollout (JSON), for the controller. */
+  gitRollout: 'kubeopencode.io/git-rollout',
+} as const;
+
+/** Environment variables. */
+export const ENV = {
+  customCaCertPath: 'CUSTOM_CA_CERT_PATH',
+  opencodeConfig: 'OPENCODE_CONFIG',
+  opencodeConfigContent: 'OPENCODE_CONFIG_CONTENT',
+  opencodeDb: 'OPENCODE_DB',
+  opencodeServerPassword: 'OPENCODE_SERVER_PASSWORD',
+  opencodeServerUsername: 'OPENCODE_SERVER_USERNAME',
+  workspaceDir: 'WORKSPACE_DIR',
+  taskName: 'TASK_NAME',
+  taskNamespace: 'TASK_NAMESPACE',
+  /** The task text; the controller sets it on the task pod (ours: the guide does not say how the text travels). */
+  taskDescription: 'TASK_DESCRIPTION',
+  /** The session title that identifies the Task on the server: kubeopencode/<namespace>/<task>/<uid8>. */
+  taskSessionTitle: 'TASK_SESSION_TITLE',
+  serverUrl: 'KUBEOPENCODE_SERVER_URL',
+} as const;
+
+export const PROXY_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'] as const;
+/** Always appended to noProxy so in-cluster traffic never goes through the proxy. */
+export const ALWAYS_NO_PROXY = ['.svc', '.cluster.local'];
+
+/** Paths. */
+export const PATHS = {
+  customCaCert: '/etc/ssl/certs/custom-ca/tls.crt',
+  customCaDir: '/etc/ssl/certs/custom-ca',
+  toolsDir: '/tools',
+  opencodeBinary: '/tools/opencode',
+  opencodeConfig: '/tools/opencode.json',
+  sessionsDir: '/data/sessions',
+  opencodeDb: '/data/sessions/opencode.db',
+  /** Relative to the workspace. */
+  contextFile: '.kubeopencode/context.md',
+  skillsDir: '/skills',
+  /** Where generated files (context parts, opencode.json) are mounted for the init containers. */
+  generatedDir: '/kubeopencode/generated',
+  /** Where user ConfigMap and URL contexts bound for context.md are staged. */
+  contextSourcesDir: '/kubeopencode/contexts',
+  gitCredentialsDir: '/kubeopencode/git-credentials',
+  tmp: '/tmp',
+} as const;
+
+/** skills source name → mount directory */
+export const skillDir = (source: string): string => `${PATHS.skillsDir}/${source}`;
+
+/** Defaults from the guide. */
+export const DEFAULTS = {
+  port: 4096,
+  sessionsSize: '1Gi',
+  workspaceSize: '10Gi',
+  caConfigMapKey: 'ca-bundle.crt',
+  caSecretKey: 'ca.crt',
+  gitRef: 'HEAD',
+  gitDepth: 1,
+  gitSyncInterval: '5m',
+  gitSyncPolicy: 'HotReload',
+  credentialFileMode: 0o600,
+  cronTimeZone: 'UTC',
+  cronConcurrencyPolicy: 'Forbid',
+  cronMaxRetainedTasks: 10,
+  clusterDomain: 'cluster.local',
+  /** Rollout policy: force the rollout after this long waiting for Tasks. */
+  gitSyncPendingTimeoutSeconds: 3600,
+  serverAuthKey: 'password',
+  serverUsername: 'opencode',
+} as const;
+
+/**
+ * Pinned images emitted by default (never :latest). The opencode image is built from images/opencode/Dockerfile with
+ * the opencode-ai version the test suite runs against.
+ */
+export const OPENCODE_VERSION = '1.18.33';
+export const IMAGES = {
+  opencode: `ghcr.io/cdk8s-kubeopencode/opencode:${OPENCODE_VERSION}`,
+  git: 'docker.io/alpine/git:v2.47.2',
+  curl: 'docker.io/curlimages/curl:8.11.1',
+} as const;
+
+/** Generated object names. */
+export const NAMES = {
+  serverDeployment: (agent: string) => `${agent}-server`,
+  service: (agent: string) => agent,
+  sessionsPvc: (agent: string) => `${agent}-server-sessions`,
+  workspacePvc: (agent: string) => `${agent}-server-workspace`,
+  contextConfigMap: (agent: string) => `${agent}-server-context`,
+  serverAuthSecret: (agent: string) => `${agent}-server-auth`,
+  agentTaskPodTemplate: (agent: string) => `${agent}-task`,
+  templateTaskPodTemplate: (template: string) => `${template}-task`,
+  templateConfigMap: (template: string) => `${template}-template-context`,
+  taskPod: (task: string) => `${task}-pod`,
+  serverUrl: (agent: string, namespace: string, port: number, clusterDomain: string = DEFAULTS.clusterDomain) =>
+    `http://${agent}.${namespace}.svc.${clusterDomain}:${port}`,
+  cronTaskChild: (cronTask: string, unixSeconds: number) => `${cronTask}-${unixSeconds}`,
+} as const;
+
+/** Condition types and reasons (status language). */
+export const CONDITIONS = {
+  serverReady: 'ServerReady',
+  serverHealthy: 'ServerHealthy',
+  suspended: 'Suspended',
+  gitSyncPending: 'GitSyncPending',
+  queued: 'Queued',
+  stopped: 'Stopped',
+  ready: 'Ready',
+} as const;
+
+export const REASONS = {
+  agentAtCapacity: 'AgentAtCapacity',
+  quotaExceeded: 'QuotaExceeded',
+  agentSuspended: 'AgentSuspended',
+  userStopped: 'UserStopped',
+  userRequested: 'UserRequested',
+  standby: 'Standby',
+  active: 'Active',
+  timeout: 'Timeout',
+} as const;
+
+export type TaskPhase = 'Pending' | 'Queued' | 'Running' | 'Completed' | 'Failed';

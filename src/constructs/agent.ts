@@ -1,0 +1,456 @@
+import { ApiObject, ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import * as gen from '../../imports/kubeopencode.io';
+import {
+  ANNOTATIONS,
+  AgentSpec,
+  ContextItem,
+  Credential,
+  DEFAULTS,
+  ENV,
+  Environment,
+  IMAGES,
+  LABELS,
+  MANAGED_BY,
+  NAMES,
+  PATHS,
+  Persistence,
+  SkillSource,
+} from '../api';
+import { hashOf } from '../hash';
+import { validateContexts } from '../pod/contexts';
+import { validateCredentials } from '../pod/credentials';
+import { buildAgentPod } from '../pod/pod-builder';
+import { proxyEnv } from '../pod/proxy';
+import { caBundleWiring } from '../pod/ca-bundle';
+import { runtimeContextText } from '../pod/runtime-context';
+import { containerSecurityContext, podSecurityContext } from '../pod/security';
+import { validateSkills } from '../pod/skills';
+import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, tmpMount } from '../pod/system';
+import { taskRunScript } from '../pod/task-run';
+import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
+import { validateEnvironment, validateObjectName } from './environment';
+import { IAgentTemplate, clusterProxy, findTemplate, templateNames } from './lookup';
+import { mergeTemplate } from './merge';
+
+/**
+ * Props of an Agent: exactly the fields of the guide's `spec` (copy a YAML spec here as it is), plus metadata and the
+ * construct-only `systemImages`. `templateRef` also takes the AgentTemplate construct itself.
+ */
+export interface AgentProps extends Omit<AgentSpec, 'templateRef' | 'workspaceDir' | 'serviceAccountName'> {
+  /**
+   * Name, namespace, labels and annotations of the Agent. The name defaults to the construct id (no hash: it is part
+   * of the Service name, the server URL and the PVC names).
+   * @default - name: the construct id; namespace: the chart's
+   */
+  readonly metadata?: ApiObjectMetadata;
+  /**
+   * AgentTemplate to inherit from: its name, or the construct. Scalars the Agent sets win; lists the Agent sets
+   * replace the template's.
+   * @default - no template
+   */
+  readonly templateRef?: { readonly name: string } | IAgentTemplate;
+  /**
+   * Absolute path of the workspace. Required unless the template sets it.
+   */
+  readonly workspaceDir?: string;
+  /**
+   * ServiceAccount of the server and task pods. Required unless the template sets it.
+   */
+  readonly serviceAccountName?: string;
+  /**
+   * Images of the init containers and the git-sync sidecar.
+   * @default - pinned alpine/git and curlimages/curl
+   */
+  readonly systemImages?: SystemImages;
+}
+
+const AGENT_ONLY_QUANTITY_FIELDS = ['sessions', 'workspace'] as const;
+
+/**
+ * An always-on OpenCode server: the Agent custom resource, a Deployment `{name}-server` running `opencode serve`, a
+ * Service `{name}`, optional PVCs for sessions and workspace, a ConfigMap with the generated files, and the PodTemplate
+ * the controller uses for the Agent's Task pods.
+ */
+export class Agent extends Construct {
+  /** The Kubernetes name of the Agent (and of its Service). */
+  public readonly name: string;
+  /** The namespace, when the chart or metadata sets one. */
+  public readonly namespace?: string;
+  /** The Agent custom resource. */
+  public readonly resource: ApiObject;
+  /** The server Deployment. */
+  public readonly deployment: k8s.KubeDeployment;
+  /** The Service in front of the server. */
+  public readonly service: k8s.KubeService;
+  /** The PodTemplate of the Agent's Task pods (opencode run --attach). */
+  public readonly taskPodTemplate: k8s.KubePodTemplate;
+
+  private readonly props: AgentProps;
+  private readonly contexts: ContextItem[];
+  private readonly credentials: Credential[];
+  private readonly skills: SkillSource[];
+  private built?: ReturnType<Agent['build']>;
+
+  constructor(scope: Construct, id: string, props: AgentProps) {
+    super(scope, id);
+    this.props = props;
+    this.name = props.metadata?.name ?? id;
+    this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
+    this.contexts = [...(props.contexts ?? [])];
+    this.credentials = [...(props.credentials ?? [])];
+    this.skills = [...(props.skills ?? [])];
+
+    const problems = new Problems('Agent', this);
+    validateObjectName(this.name, problems, 63 - '-server-workspace'.length);
+    validateAgentOnlyFields(props, problems);
+    validateEnvironment(this.ownEnvironment(), problems, { requireCore: !props.templateRef });
+    problems.throwIfAny();
+
+    // Cross-object checks (the template must exist; the merged spec must be complete) run at synth.
+    this.node.addValidation({ validate: () => this.validateResolved() });
+
+    const labels = this.labels('server');
+    const metadata = (name: string, extra?: Record<string, string>) => ({
+      name,
+      namespace: this.namespace,
+      labels: { ...labels, ...extra },
+    });
+
+    this.resource = new gen.Agent(this, 'Resource', {
+      metadata: {
+        ...props.metadata,
+        name: this.name,
+        namespace: this.namespace,
+        labels: this.resourceLabels(),
+      },
+      spec: Lazy.any({ produce: () => this.resourceSpec() }) as any,
+    });
+
+    new k8s.KubeConfigMap(this, 'Context', {
+      metadata: metadata(NAMES.contextConfigMap(this.name)),
+      data: Lazy.any({ produce: () => this.resolve().pod.generated }) as any,
+    });
+
+    for (const which of AGENT_ONLY_QUANTITY_FIELDS) {
+      const p = props.persistence?.[which];
+      if (!p) continue;
+      new k8s.KubePersistentVolumeClaim(this, which === 'sessions' ? 'Sessions' : 'Workspace', {
+        metadata: metadata(which === 'sessions' ? NAMES.sessionsPvc(this.name) : NAMES.workspacePvc(this.name)),
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: p.storageClassName,
+          resources: {
+            requests: {
+              storage: k8s.Quantity.fromString(p.size ?? (which === 'sessions' ? DEFAULTS.sessionsSize : DEFAULTS.workspaceSize)),
+            },
+          },
+        },
+      });
+    }
+
+    this.deployment = new k8s.KubeDeployment(this, 'Server', {
+      metadata: metadata(NAMES.serverDeployment(this.name)),
+      spec: Lazy.any({ produce: () => this.resolve().deployment }) as any,
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: metadata(NAMES.service(this.name)),
+      spec: {
+        selector: this.selector('server'),
+        ports: [{ name: 'http', port: this.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+
+    this.taskPodTemplate = new k8s.KubePodTemplate(this, 'TaskPodTemplate', {
+      metadata: metadata(NAMES.agentTaskPodTemplate(this.name), { [LABELS.component]: 'task' }),
+      template: Lazy.any({ produce: () => this.resolve().taskTemplate }) as any,
+    });
+  }
+
+  /** The OpenCode server port. */
+  public get port(): number {
+    return this.props.port ?? DEFAULTS.port;
+  }
+
+  /** In-cluster URL of the server: http://{name}.{namespace}.svc.cluster.local:{port} (or http://{name}:{port}). */
+  public get url(): string {
+    return this.namespace ? NAMES.serverUrl(this.name, this.namespace, this.port) : `http://${this.name}:${this.port}`;
+  }
+
+  /** Adds a context (same shape as an entry of `contexts`). */
+  public addContext(context: ContextItem): this {
+    const problems = new Problems('Agent', this);
+    validateContexts([...this.contexts, context], this.props.workspaceDir, problems);
+    problems.throwIfAny();
+    this.contexts.push(context);
+    return this.changed();
+  }
+
+  /** Adds a credential (same shape as an entry of `credentials`). */
+  public addCredential(credential: Credential): this {
+    const problems = new Problems('Agent', this);
+    validateCredentials([...this.credentials, credential], problems);
+    problems.throwIfAny();
+    this.credentials.push(credential);
+    return this.changed();
+  }
+
+  /** Adds a skills source (same shape as an entry of `skills`). */
+  public addSkill(skill: SkillSource): this {
+    const problems = new Problems('Agent', this);
+    validateSkills([...this.skills, skill], problems);
+    problems.throwIfAny();
+    this.skills.push(skill);
+    return this.changed();
+  }
+
+  /** The template's name, when the Agent has one. */
+  public get templateName(): string | undefined {
+    return this.props.templateRef?.name;
+  }
+
+  private changed(): this {
+    this.built = undefined;
+    return this;
+  }
+
+  /** The Agent's own environment fields, with mutator additions; lists only where the Agent sets them. */
+  private ownEnvironment(): Environment {
+    const p = this.props;
+    return {
+      agentImage: p.agentImage,
+      executorImage: p.executorImage,
+      attachImage: p.attachImage,
+      workspaceDir: p.workspaceDir,
+      serviceAccountName: p.serviceAccountName,
+      contexts: p.contexts || this.contexts.length ? this.contexts : undefined,
+      credentials: p.credentials || this.credentials.length ? this.credentials : undefined,
+      skills: p.skills || this.skills.length ? this.skills : undefined,
+      caBundle: p.caBundle,
+      proxy: p.proxy,
+      imagePullSecrets: p.imagePullSecrets,
+      podSpec: p.podSpec,
+      config: p.config,
+    };
+  }
+
+  private template(): IAgentTemplate | undefined {
+    const ref = this.props.templateRef;
+    if (!ref) return undefined;
+    if ('environment' in ref && typeof ref.environment === 'function') return ref as IAgentTemplate;
+    return findTemplate(this, ref.name, this.namespace);
+  }
+
+  /** The environment the pods get: template merged in (Agent wins), cluster proxy as the fallback proxy. */
+  public environment(): Environment {
+    const own = this.ownEnvironment();
+    const t = this.template();
+    const merged = t ? mergeTemplate(t.environment(), own) : own;
+    return merged.proxy ? merged : { ...merged, proxy: clusterProxy(this) };
+  }
+
+  private validateResolved(): string[] {
+    const problems = new Problems('Agent', this);
+    const ref = this.props.templateRef;
+    if (ref && !this.template()) {
+      const known = templateNames(this);
+      problems.add('templateRef.name', `no AgentTemplate named '${ref.name}'${this.namespace ? ` in namespace '${this.namespace}'` : ''} in this app` +
+        (known.length ? ` (known: ${known.join(', ')})` : ' (the app defines none)'));
+      return problems.messages();
+    }
+    if (ref) validateEnvironment(this.environment(), problems, { requireCore: true });
+    return problems.messages();
+  }
+
+  private labels(component: 'server' | 'task'): Record<string, string> {
+    return {
+      [LABELS.name]: 'kubeopencode',
+      [LABELS.instance]: this.name,
+      [LABELS.component]: component,
+      [LABELS.managedBy]: MANAGED_BY,
+      [LABELS.agent]: this.name,
+    };
+  }
+
+  private selector(component: 'server' | 'task'): Record<string, string> {
+    return { [LABELS.agent]: this.name, [LABELS.component]: component };
+  }
+
+  private resourceLabels(): Record<string, string> | undefined {
+    const labels = { ...(this.props.metadata?.labels ?? {}) };
+    if (this.templateName) labels[LABELS.agentTemplate] = this.templateName;
+    return Object.keys(labels).length ? labels : undefined;
+  }
+
+  /** The Agent CR's spec: what the user wrote (and added), not the merged result — the CR mirrors the input. */
+  private resourceSpec(): gen.AgentSpec {
+    const p = this.props;
+    const own = this.ownEnvironment();
+    const spec: Record<string, unknown> = {
+      templateRef: p.templateRef ? { name: p.templateRef.name } : undefined,
+      profile: p.profile,
+      port: p.port,
+      persistence: p.persistence,
+      suspend: p.suspend,
+      standby: p.standby,
+      maxConcurrentTasks: p.maxConcurrentTasks,
+      quota: p.quota,
+      serverAuth: p.serverAuth,
+      ...own,
+    };
+    return spec as unknown as gen.AgentSpec;
+  }
+
+  private serverAuthEnv(): k8s.EnvVar[] {
+    const auth = this.props.serverAuth;
+    if (auth?.enabled === false) return [];
+    return [{
+      name: ENV.opencodeServerPassword,
+      valueFrom: {
+        secretKeyRef: {
+          name: auth?.secretRef?.name ?? NAMES.serverAuthSecret(this.name),
+          key: auth?.secretRef?.key ?? DEFAULTS.serverAuthKey,
+        },
+      },
+    }];
+  }
+
+  private resolve() {
+    return (this.built ??= this.build());
+  }
+
+  private build() {
+    const env = this.environment();
+    const persistence: Persistence | undefined = this.props.persistence;
+    const port = this.port;
+    const pod = buildAgentPod(
+      {
+        environment: env,
+        opencodeConfig: parseConfigQuietly(env.config),
+        systemImages: this.props.systemImages,
+        generatedConfigMap: NAMES.contextConfigMap(this.name),
+        runtimeText: () => runtimeContextText({
+          kind: 'Agent',
+          name: this.name,
+          namespace: this.namespace,
+          workspaceDir: env.workspaceDir!,
+          url: this.url,
+          contexts: env.contexts ?? [],
+          skills: env.skills ?? [],
+        }),
+        workspaceVolume: persistence?.workspace
+          ? { name: WORKSPACE_VOLUME, persistentVolumeClaim: { claimName: NAMES.workspacePvc(this.name) } }
+          : undefined,
+      },
+      (opencode) => ({
+        name: 'server',
+        command: [opencode, 'serve', '--port', String(port), '--hostname', '0.0.0.0'],
+        env: [
+          ...(persistence?.sessions ? [{ name: ENV.opencodeDb, value: PATHS.opencodeDb }] : []),
+          ...this.serverAuthEnv(),
+        ],
+        mounts: persistence?.sessions ? [{ name: SESSIONS_VOLUME, mountPath: PATHS.sessionsDir }] : [],
+        ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+        // TCP probes: with the server password set, an HTTP probe would need the secret in the manifest
+        startupProbe: tcpProbe({ periodSeconds: 2, failureThreshold: 30 }),
+        readinessProbe: tcpProbe({ periodSeconds: 10, failureThreshold: 3 }),
+        livenessProbe: tcpProbe({ periodSeconds: 30, failureThreshold: 3 }),
+      }),
+    );
+    if (persistence?.sessions) {
+      pod.spec.volumes!.push({ name: SESSIONS_VOLUME, persistentVolumeClaim: { claimName: NAMES.sessionsPvc(this.name) } });
+    }
+
+    const podLabels = { ...(env.podSpec?.labels ?? {}), ...this.labels('server') };
+    const annotations: Record<string, string> = {
+      ...(env.podSpec?.annotations ?? {}),
+      // a change of a generated file rolls the server
+      [ANNOTATIONS.contextHash]: hashOf(pod.generated),
+    };
+    const deployment: k8s.DeploymentSpec = {
+      // replicas is left to the controller (suspend/standby scale it); Kubernetes defaults it to 1
+      selector: { matchLabels: this.selector('server') },
+      // a ReadWriteOnce PVC can be attached to one node at a time: never run old and new pods side by side
+      strategy: persistence?.sessions || persistence?.workspace ? { type: 'Recreate' } : undefined,
+      template: { metadata: { labels: podLabels, annotations }, spec: pod.spec },
+    };
+
+    return { pod, deployment, taskTemplate: this.buildTaskTemplate(env) };
+  }
+
+  /** The lightweight pod of an agentRef Task: opencode run --attach to this Agent's server. */
+  private buildTaskTemplate(env: Environment): k8s.PodTemplateSpec {
+    const ca = caBundleWiring(env.caBundle);
+    const securityContext = containerSecurityContext(env.podSpec);
+    const scheduling = env.podSpec?.scheduling;
+    return {
+      metadata: {
+        labels: { ...(env.podSpec?.labels ?? {}), ...this.labels('task') },
+        annotations: env.podSpec?.annotations as Record<string, string> | undefined,
+      },
+      spec: {
+        restartPolicy: 'Never',
+        serviceAccountName: env.serviceAccountName,
+        imagePullSecrets: env.imagePullSecrets?.length ? env.imagePullSecrets.map((s) => ({ name: s.name })) : undefined,
+        runtimeClassName: env.podSpec?.runtimeClassName,
+        nodeSelector: scheduling?.nodeSelector as Record<string, string> | undefined,
+        tolerations: scheduling?.tolerations as k8s.Toleration[] | undefined,
+        affinity: scheduling?.affinity as k8s.Affinity | undefined,
+        securityContext: podSecurityContext(env.podSpec),
+        containers: [{
+          name: 'task',
+          image: env.attachImage ?? env.agentImage ?? env.executorImage ?? IMAGES.opencode,
+          command: ['/bin/sh', '-c', taskRunScript()],
+          env: [
+            { name: 'HOME', value: PATHS.tmp },
+            { name: ENV.serverUrl, value: this.url },
+            ...this.serverAuthEnv(),
+            ...proxyEnv(env.proxy),
+            ...(ca ? [ca.env, { name: 'NODE_EXTRA_CA_CERTS', value: PATHS.customCaCert }] : []),
+          ],
+          volumeMounts: [tmpMount, ...(ca ? [ca.mount] : [])],
+          securityContext,
+        }],
+        volumes: [{ name: TMP_VOLUME, emptyDir: {} }, ...(ca ? [ca.volume] : [])],
+      },
+    };
+  }
+}
+
+function tcpProbe(o: { periodSeconds: number; failureThreshold: number }): k8s.Probe {
+  return { tcpSocket: { port: k8s.IntOrString.fromString('http') }, timeoutSeconds: 5, ...o };
+}
+
+/** config was validated in the constructor; here only the value matters. */
+function parseConfigQuietly(config: string | undefined): Record<string, unknown> | undefined {
+  if (config === undefined) return undefined;
+  try {
+    const v = JSON.parse(config);
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function validateAgentOnlyFields(p: AgentProps, problems: Problems): void {
+  if (p.port !== undefined) problems.check(isPort(p.port), 'port', `${p.port} is not a port (1 to 65535)`);
+  for (const which of AGENT_ONLY_QUANTITY_FIELDS) {
+    const size = p.persistence?.[which]?.size;
+    if (size !== undefined) {
+      problems.check(isQuantity(size), `persistence.${which}.size`, `'${size}' is not a Kubernetes quantity (e.g. ${which === 'sessions' ? '2Gi' : '20Gi'})`);
+    }
+  }
+  if (p.maxConcurrentTasks !== undefined) {
+    problems.check(Number.isInteger(p.maxConcurrentTasks) && p.maxConcurrentTasks >= 1, 'maxConcurrentTasks', `${p.maxConcurrentTasks} must be a positive integer (leave it unset for no limit)`);
+  }
+  if (p.quota) {
+    problems.check(Number.isInteger(p.quota.maxTaskStarts) && p.quota.maxTaskStarts >= 1, 'quota.maxTaskStarts', `${p.quota.maxTaskStarts} must be a positive integer`);
+    problems.check(Number.isInteger(p.quota.windowSeconds) && p.quota.windowSeconds >= 60 && p.quota.windowSeconds <= 86400, 'quota.windowSeconds', `${p.quota.windowSeconds} must be between 60 and 86400 seconds`);
+  }
+  if (p.standby) {
+    problems.check(isDuration(p.standby.idleTimeout ?? ''), 'standby.idleTimeout', `'${p.standby.idleTimeout}' is not a duration (e.g. 30m)`);
+    if (isDuration(p.standby.idleTimeout ?? '')) problems.check(durationSeconds(p.standby.idleTimeout) >= 60, 'standby.idleTimeout', `'${p.standby.idleTimeout}' is shorter than one minute`);
+  }
+}

@@ -1,0 +1,237 @@
+import * as path from 'path';
+import { k8s } from 'cdk8s-plus-28';
+import { ContextItem, DEFAULTS, PATHS } from '../api';
+import { Problems, durationSeconds, isDnsLabel, isDnsSubdomain, isDuration } from '../validation';
+import { contextInitContainer } from './context-init';
+import { gitCredentials, gitInitContainer, gitSyncContainers } from './git-init';
+import { CONTEXT_SOURCES_VOLUME, SystemBase, WORKSPACE_VOLUME } from './system';
+import { urlFetchContainer } from './url-fetch';
+
+const FIELD_OF_TYPE: Record<string, keyof ContextItem | undefined> = {
+  Text: 'text',
+  ConfigMap: 'configMap',
+  Git: 'git',
+  URL: 'url',
+  Runtime: undefined,
+};
+const TYPED_FIELDS = ['text', 'configMap', 'git', 'url'] as const;
+
+/** The name a context goes by in logs, container names and context.md: its own, or `<type>-<index>`. */
+export function contextName(c: ContextItem, index: number): string {
+  return c.name ?? `${String(c.type).toLowerCase()}-${index}`;
+}
+
+/** Where a mountPath lands: relative paths are under workspaceDir; absolute ones must be. */
+export function resolveMountPath(workspaceDir: string, mountPath: string): string {
+  return path.posix.normalize(path.posix.isAbsolute(mountPath) ? mountPath : path.posix.join(workspaceDir, mountPath)).replace(/\/$/, '') || '/';
+}
+
+function insideWorkspace(workspaceDir: string, p: string): boolean {
+  const ws = path.posix.normalize(workspaceDir).replace(/\/$/, '');
+  return p === ws || p.startsWith(ws + '/');
+}
+
+export function isHotReload(c: ContextItem): boolean {
+  return c.type === 'Git' && !!c.git?.sync?.enabled && (c.git.sync.policy ?? DEFAULTS.gitSyncPolicy) === 'HotReload';
+}
+
+export function isRollout(c: ContextItem): boolean {
+  return c.type === 'Git' && !!c.git?.sync?.enabled && c.git.sync.policy === 'Rollout';
+}
+
+export function validateContexts(
+  contexts: readonly ContextItem[] | undefined,
+  workspaceDir: string | undefined,
+  problems: Problems,
+  field = 'contexts',
+): void {
+  const names = new Set<string>();
+  (contexts ?? []).forEach((c, i) => {
+    const f = `${field}[${i}]`;
+    const name = contextName(c, i);
+    if (c.name !== undefined) problems.check(isDnsLabel(c.name), `${f}.name`, `'${c.name}' is not a DNS label (lowercase letters, digits, '-')`);
+    problems.check(!names.has(name), `${f}.name`, `'${name}' is used twice; context names must be unique`);
+    names.add(name);
+    if (!(String(c.type) in FIELD_OF_TYPE)) {
+      problems.add(`${f}.type`, `'${c.type}' is not a context type (Text, ConfigMap, Git, Runtime, URL)`);
+      return;
+    }
+    const wanted = FIELD_OF_TYPE[c.type];
+    for (const k of TYPED_FIELDS) {
+      if (k === wanted) problems.check(c[k] !== undefined, `${f}.${k}`, `is required for a ${c.type} context`);
+      else problems.check(c[k] === undefined, `${f}.${k}`, `is not allowed for a ${c.type} context (set ${wanted ?? 'nothing'} instead)`);
+    }
+    if (c.mountPath !== undefined && workspaceDir) {
+      const p = resolveMountPath(workspaceDir, c.mountPath);
+      problems.check(insideWorkspace(workspaceDir, p), `${f}.mountPath`, `'${c.mountPath}' must be inside workspaceDir ${workspaceDir}`);
+    }
+    if (c.fileMode !== undefined) {
+      problems.check(Number.isInteger(c.fileMode) && c.fileMode >= 0 && c.fileMode <= 0o777, `${f}.fileMode`, `${c.fileMode} is not a file mode (0 to 511, e.g. 493 for 0755)`);
+    }
+    switch (c.type) {
+      case 'Text':
+        problems.check(typeof c.text === 'string', `${f}.text`, 'must be a string');
+        break;
+      case 'Runtime':
+        problems.check(c.mountPath === undefined, `${f}.mountPath`, 'a Runtime context always goes into context.md; remove mountPath');
+        break;
+      case 'ConfigMap':
+        if (c.configMap) problems.check(isDnsSubdomain(c.configMap.name ?? ''), `${f}.configMap.name`, `'${c.configMap.name}' is not a ConfigMap name (a DNS subdomain)`);
+        break;
+      case 'URL':
+        if (c.url) {
+          problems.check(/^https?:\/\/[^/\s]+/.test(c.url.source ?? ''), `${f}.url.source`, `'${c.url.source}' is not an http:// or https:// URL`);
+          if (c.url.timeout !== undefined) problems.check(isDuration(c.url.timeout), `${f}.url.timeout`, `'${c.url.timeout}' is not a duration (e.g. 30s, 2m)`);
+        }
+        break;
+      case 'Git':
+        if (!c.git) break;
+        problems.check(!!c.git.repository && /^(https?:\/\/|git@|ssh:\/\/|file:\/\/)/.test(c.git.repository), `${f}.git.repository`, `'${c.git.repository}' is not a Git URL (https://, http:// or git@)`);
+        problems.check(c.mountPath !== undefined, `${f}.mountPath`, 'is required for a Git context (where in the workspace to check it out)');
+        if (c.git.depth !== undefined) problems.check(Number.isInteger(c.git.depth) && c.git.depth >= 0, `${f}.git.depth`, `${c.git.depth} must be 0 (full history) or a positive integer`);
+        if (c.git.secretRef) problems.check(isDnsSubdomain(c.git.secretRef.name ?? ''), `${f}.git.secretRef.name`, 'must name a Secret');
+        if (c.git.sync?.interval !== undefined) problems.check(isDuration(c.git.sync.interval), `${f}.git.sync.interval`, `'${c.git.sync.interval}' is not a duration (e.g. 5m)`);
+        if (c.git.sync?.policy !== undefined) problems.check(['HotReload', 'Rollout'].includes(c.git.sync.policy), `${f}.git.sync.policy`, `'${c.git.sync.policy}' is not HotReload or Rollout`);
+        if (isHotReload(c) && c.mountPath !== undefined && workspaceDir) {
+          problems.check(resolveMountPath(workspaceDir, c.mountPath) !== resolveMountPath(workspaceDir, '.'), `${f}.mountPath`,
+            'HotReload swaps a symlink and cannot sync the workspace root itself; use a subdirectory or policy Rollout');
+        }
+        break;
+    }
+  });
+}
+
+/** What the contexts add to a pod. */
+export interface ContextPlan {
+  readonly initContainers: k8s.Container[];
+  readonly sidecars: k8s.Container[];
+  readonly volumes: k8s.Volume[];
+  /** Mounts of the main container (ConfigMap contexts with a mountPath). */
+  readonly mainMounts: k8s.VolumeMount[];
+  /** Generated files (Text and Runtime contexts) for the generated ConfigMap. */
+  readonly generated: Record<string, string>;
+  /** True when some context goes into context.md. */
+  readonly aggregated: boolean;
+}
+
+export interface ContextInputs {
+  readonly contexts: readonly ContextItem[];
+  readonly base: SystemBase;
+  /** Text of the Runtime context, rendered by the caller (it knows the agent). */
+  readonly runtimeText: () => string;
+  /** Name of the generated volume that holds context-<i>.md. */
+  readonly generatedVolume: string;
+}
+
+export function planContexts({ contexts, base, runtimeText, generatedVolume }: ContextInputs): ContextPlan {
+  const ws = base.workspaceDir;
+  const workspaceMount: k8s.VolumeMount = { name: WORKSPACE_VOLUME, mountPath: ws };
+  const plan = {
+    initContainers: [] as k8s.Container[],
+    sidecars: [] as k8s.Container[],
+    volumes: [] as k8s.Volume[],
+    mainMounts: [] as k8s.VolumeMount[],
+    generated: {} as Record<string, string>,
+    aggregated: false,
+  };
+  const parts: string[] = [];
+  const contextInitMounts: k8s.VolumeMount[] = [];
+  let needSources = false;
+
+  contexts.forEach((c, i) => {
+    const name = contextName(c, i);
+    const target = c.mountPath !== undefined ? resolveMountPath(ws, c.mountPath) : undefined;
+    switch (c.type) {
+      case 'Text':
+      case 'Runtime': {
+        const key = c.type === 'Runtime' ? `runtime-${i}.md` : `context-${i}.md`;
+        plan.generated[key] = c.type === 'Runtime' ? runtimeText() : c.text ?? '';
+        if (target) {
+          // a Text context with mountPath: the generated file, mounted where asked
+          plan.mainMounts.push({ name: generatedVolume, mountPath: target, subPath: key, readOnly: true });
+        } else {
+          parts.push(`${name}|${c.type}|${PATHS.generatedDir}/${key}`);
+        }
+        break;
+      }
+      case 'ConfigMap': {
+        const cm = c.configMap!;
+        const volume = `ctx-${i}`;
+        plan.volumes.push({
+          name: volume,
+          configMap: { name: cm.name, optional: cm.optional, defaultMode: c.fileMode },
+        });
+        if (target) {
+          plan.mainMounts.push(cm.key
+            ? { name: volume, mountPath: target, subPath: cm.key, readOnly: true }
+            : { name: volume, mountPath: target, readOnly: true });
+        } else {
+          const dir = `${PATHS.contextSourcesDir}/cm-${i}`;
+          contextInitMounts.push({ name: volume, mountPath: dir, readOnly: true });
+          parts.push(`${name}|ConfigMap|${cm.key ? `${dir}/${cm.key}` : dir}${cm.optional ? '|optional' : ''}`);
+        }
+        break;
+      }
+      case 'URL': {
+        const dest = target ?? `${PATHS.contextSourcesDir}/fetched/url-${i}`;
+        if (!target) {
+          needSources = true;
+          parts.push(`${name}|URL|${dest}`);
+        }
+        plan.initContainers.push(urlFetchContainer(base, {
+          index: i,
+          name,
+          source: c.url!.source,
+          dest,
+          timeoutSeconds: Math.max(1, Math.round(durationSeconds(c.url!.timeout ?? '30s'))),
+          mounts: target ? [workspaceMount] : [{ name: CONTEXT_SOURCES_VOLUME, mountPath: `${PATHS.contextSourcesDir}/fetched` }],
+        }));
+        break;
+      }
+      case 'Git': {
+        const git = c.git!;
+        const creds = gitCredentials(git.secretRef?.name, `ctx-${i}-git`, name);
+        plan.volumes.push(...creds.volumes);
+        const common = {
+          index: i,
+          name,
+          repository: git.repository,
+          ref: git.ref ?? DEFAULTS.gitRef,
+          depth: git.depth ?? DEFAULTS.gitDepth,
+          recurseSubmodules: git.recurseSubmodules ?? false,
+          credentials: creds,
+          mounts: [workspaceMount],
+        };
+        if (isHotReload(c)) {
+          const sync = gitSyncContainers(base, {
+            ...common,
+            root: `${ws}/.kubeopencode/git/${name}`,
+            link: target!,
+            intervalSeconds: Math.max(1, Math.round(durationSeconds(git.sync?.interval ?? DEFAULTS.gitSyncInterval))),
+          });
+          plan.initContainers.push(sync.init);
+          plan.sidecars.push(sync.sidecar);
+        } else {
+          plan.initContainers.push(gitInitContainer(base, { ...common, dest: target!, refresh: isRollout(c) }));
+        }
+        break;
+      }
+    }
+  });
+
+  if (needSources) plan.volumes.push({ name: CONTEXT_SOURCES_VOLUME, emptyDir: {} });
+  if (parts.length > 0) {
+    plan.aggregated = true;
+    plan.initContainers.push(contextInitContainer(base, {
+      parts,
+      contextFile: `${ws}/${PATHS.contextFile}`,
+      mounts: [
+        workspaceMount,
+        { name: generatedVolume, mountPath: PATHS.generatedDir, readOnly: true },
+        ...(needSources ? [{ name: CONTEXT_SOURCES_VOLUME, mountPath: `${PATHS.contextSourcesDir}/fetched`, readOnly: true }] : []),
+        ...contextInitMounts,
+      ],
+    }));
+  }
+  return plan;
+}

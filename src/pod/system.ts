@@ -1,0 +1,67 @@
+import { k8s } from 'cdk8s-plus-28';
+import { IMAGES, PATHS } from '../api';
+
+/** Images of the init containers and sidecars. Pinned by default; override for mirrors or air-gapped registries. */
+export interface SystemImages {
+  /**
+   * Image with POSIX sh and git, for git-init, git-sync and context-init.
+   * @default docker.io/alpine/git:v2.47.2
+   */
+  readonly git?: string;
+  /**
+   * Image with POSIX sh and curl, for url-fetch.
+   * @default docker.io/curlimages/curl:8.11.1
+   */
+  readonly curl?: string;
+}
+
+export function resolveSystemImages(images: SystemImages | undefined): Required<SystemImages> {
+  return { git: images?.git ?? IMAGES.git, curl: images?.curl ?? IMAGES.curl };
+}
+
+export const TMP_VOLUME = 'tmp';
+export const WORKSPACE_VOLUME = 'workspace';
+export const TOOLS_VOLUME = 'tools';
+export const GENERATED_VOLUME = 'generated';
+export const CONTEXT_SOURCES_VOLUME = 'context-sources';
+export const SKILLS_VOLUME = 'skills';
+export const SESSIONS_VOLUME = 'sessions';
+
+/** What every init container and sidecar shares: proxy and CA env, the CA and /tmp mounts, the security context. */
+export interface SystemBase {
+  readonly images: Required<SystemImages>;
+  readonly env: k8s.EnvVar[];
+  readonly mounts: k8s.VolumeMount[];
+  readonly securityContext: k8s.SecurityContext;
+  readonly workspaceDir: string;
+}
+
+export const tmpMount: k8s.VolumeMount = { name: TMP_VOLUME, mountPath: PATHS.tmp };
+
+/** A container that runs one of our POSIX shell scripts, inline, with the shared wiring. */
+export function scriptContainer(
+  base: SystemBase,
+  name: string,
+  image: string,
+  script: string,
+  env: Array<[string, string | undefined]>,
+  mounts: k8s.VolumeMount[],
+): k8s.Container {
+  return {
+    name,
+    image,
+    command: ['/bin/sh', '-c', script],
+    env: [
+      ...env.filter((e): e is [string, string] => e[1] !== undefined).map(([n, value]) => ({ name: n, value })),
+      ...base.env,
+    ],
+    volumeMounts: [...mounts, ...base.mounts],
+    securityContext: base.securityContext,
+  };
+}
+
+/** Container names are DNS labels of at most 63 characters. */
+export function containerName(prefix: string, name: string, index: number): string {
+  const n = `${prefix}-${name}`;
+  return n.length <= 63 ? n : `${prefix}-${index}`;
+}

@@ -1,0 +1,36 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { buildExamples } from '../examples/main';
+import { parseYamlDocuments, validateManifest } from './util/k8s-validate';
+
+describe('examples/', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const app = buildExamples(dir);
+  app.synth();
+  const files = fs.readdirSync(dir).sort();
+
+  test('one YAML file per example chart', () => {
+    expect(files).toEqual(app.charts.map((c) => `${c.node.id}.k8s.yaml`).sort());
+    expect(files.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test.each(files)('%s passes strict validation against the Kubernetes schema and crds/', (f) => {
+    const docs = parseYamlDocuments(fs.readFileSync(path.join(dir, f), 'utf8'));
+    expect(docs.length).toBeGreaterThan(0);
+    expect(validateManifest(docs)).toEqual([]);
+  });
+
+  test('synth is byte-for-byte deterministic', () => {
+    const again = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
+    try {
+      buildExamples(again).synth();
+      for (const f of files) {
+        expect(fs.readFileSync(path.join(again, f), 'utf8')).toBe(fs.readFileSync(path.join(dir, f), 'utf8'));
+      }
+    } finally {
+      fs.rmSync(again, { recursive: true, force: true });
+    }
+  });
+});

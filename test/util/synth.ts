@@ -1,0 +1,75 @@
+import { App, Chart, Testing } from 'cdk8s';
+import { assertValidManifest } from './k8s-validate';
+
+export type Obj = Record<string, any>;
+
+/** A fresh chart in its own app (optionally with a namespace). */
+export function chart(namespace?: string): Chart {
+  const app = Testing.app();
+  return new Chart(app, 'test', { namespace });
+}
+
+/**
+ * Synthesizes a chart like `cdk8s synth` does and validates every object strictly (unknown fields are errors) against
+ * the Kubernetes OpenAPI schema and crds/. Every test that synthesizes goes through here.
+ */
+export function synth(c: Chart): Manifest {
+  const objects = Testing.synth(c) as Obj[];
+  assertValidManifest(objects);
+  return new Manifest(objects);
+}
+
+/** Synthesizes a whole app (all charts). */
+export function synthApp(app: App): Manifest {
+  const objects = app.charts.flatMap((c) => c.toJson()) as Obj[];
+  assertValidManifest(objects);
+  return new Manifest(objects);
+}
+
+export class Manifest {
+  constructor(public readonly objects: Obj[]) {}
+
+  find(kind: string, name: string): Obj {
+    const o = this.objects.find((x) => x.kind === kind && x.metadata?.name === name);
+    if (!o) throw new Error(`no ${kind} ${name}; have: ${this.objects.map((x) => `${x.kind}/${x.metadata?.name}`).join(', ')}`);
+    return o;
+  }
+
+  all(kind: string): Obj[] {
+    return this.objects.filter((x) => x.kind === kind);
+  }
+
+  names(): string[] {
+    return this.objects.map((x) => `${x.kind}/${x.metadata?.name}`);
+  }
+}
+
+/** The pod spec of a Deployment or PodTemplate. */
+export function podSpec(o: Obj): Obj {
+  return o.kind === 'PodTemplate' ? o.template.spec : o.spec.template.spec;
+}
+
+export function container(pod: Obj, name: string): Obj {
+  const c = [...(pod.initContainers ?? []), ...pod.containers].find((x: Obj) => x.name === name);
+  if (!c) throw new Error(`no container ${name}; have ${[...(pod.initContainers ?? []), ...pod.containers].map((x: Obj) => x.name)}`);
+  return c;
+}
+
+export function allContainers(pod: Obj): Obj[] {
+  return [...(pod.initContainers ?? []), ...pod.containers];
+}
+
+/** env of a container as a name → value (or valueFrom) map. */
+export function envOf(c: Obj): Record<string, any> {
+  return Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
+}
+
+export function mountOf(c: Obj, mountPath: string): Obj | undefined {
+  return (c.volumeMounts ?? []).find((m: Obj) => m.mountPath === mountPath);
+}
+
+export function volume(pod: Obj, name: string): Obj {
+  const v = pod.volumes.find((x: Obj) => x.name === name);
+  if (!v) throw new Error(`no volume ${name}`);
+  return v;
+}

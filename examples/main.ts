@@ -5,7 +5,9 @@ import { App, YamlOutputType } from 'cdk8s';
 import { ChatOpsBot } from './chatops-bot';
 import { CodeReviewAgent } from './code-review-agent';
 import { OnCallAssistant } from './on-call-assistant';
+import { ScheduledScan } from './scheduled-scan';
 import { TeamCodingAssistant } from './team-coding-assistant';
+import { TeamTemplates } from './team-templates';
 
 export function buildExamples(outdir = 'dist/examples'): App {
   const app = new App({ outdir, outputFileExtension: '.k8s.yaml', yamlOutputType: YamlOutputType.FILE_PER_CHART });
@@ -13,6 +15,8 @@ export function buildExamples(outdir = 'dist/examples'): App {
   new ChatOpsBot(app, 'chatops-bot');
   new CodeReviewAgent(app, 'code-review-agent');
   new OnCallAssistant(app, 'on-call-assistant');
+  new TeamTemplates(app, 'team-templates');
+  new ScheduledScan(app, 'scheduled-scan');
   return app;
 }
 

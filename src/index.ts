@@ -1,6 +1,10 @@
 export * from './api';
 export { Agent, AgentProps } from './constructs/agent';
-export { IAgentTemplate } from './constructs/lookup';
+export { AgentTemplate, AgentTemplateProps } from './constructs/agent-template';
+export { Task, TaskProps, NameRef } from './constructs/task';
+export { CronTask, CronTaskProps } from './constructs/cron-task';
+export { KubeOpenCodeConfig, KubeOpenCodeConfigProps } from './constructs/config';
+export { IAgentTemplate, IClusterConfig } from './constructs/lookup';
 export { mergeTemplate } from './constructs/merge';
 export { SystemImages } from './pod/system';
 export { ValidationError } from './validation';

@@ -106,6 +106,8 @@ export const DEFAULTS = {
  */
 export const OPENCODE_VERSION = '1.18.33';
 export const IMAGES = {
+  /** The controller and CronTask jobs; built from the Dockerfile at the package root. */
+  controller: 'ghcr.io/cdk8s-kubeopencode/controller:0.1.0',
   opencode: `ghcr.io/cdk8s-kubeopencode/opencode:${OPENCODE_VERSION}`,
   git: 'docker.io/alpine/git:v2.47.2',
   curl: 'docker.io/curlimages/curl:8.11.1',
@@ -120,9 +122,10 @@ export const NAMES = {
   contextConfigMap: (agent: string) => `${agent}-server-context`,
   serverAuthSecret: (agent: string) => `${agent}-server-auth`,
   agentTaskPodTemplate: (agent: string) => `${agent}-task`,
-  templateTaskPodTemplate: (template: string) => `${template}-task`,
+  templateTaskPodTemplate: (template: string) => `${template}-template-task`,
   templateConfigMap: (template: string) => `${template}-template-context`,
   taskPod: (task: string) => `${task}-pod`,
+  cronTaskServiceAccount: (cronTask: string) => `${cronTask}-crontask`,
   serverUrl: (agent: string, namespace: string, port: number, clusterDomain: string = DEFAULTS.clusterDomain) =>
     `http://${agent}.${namespace}.svc.${clusterDomain}:${port}`,
   cronTaskChild: (cronTask: string, unixSeconds: number) => `${cronTask}-${unixSeconds}`,

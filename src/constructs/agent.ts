@@ -300,6 +300,13 @@ export class Agent extends Construct {
       serverAuth: p.serverAuth,
       ...own,
     };
+    // The CRD requires these on every Agent (as the guide says: "even with template"); when the Agent leaves them to
+    // its template, the CR carries the template's values, resolved at synth.
+    if (p.templateRef && (!own.workspaceDir || !own.serviceAccountName)) {
+      const merged = this.environment();
+      spec.workspaceDir = own.workspaceDir ?? merged.workspaceDir;
+      spec.serviceAccountName = own.serviceAccountName ?? merged.serviceAccountName;
+    }
     return spec as unknown as gen.AgentSpec;
   }
 

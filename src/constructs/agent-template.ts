@@ -1,0 +1,185 @@
+import { ApiObject, ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import * as gen from '../../imports/kubeopencode.io';
+import { AgentTemplateSpec, ContextItem, Credential, ENV, Environment, LABELS, MANAGED_BY, NAMES, SkillSource } from '../api';
+import { validateContexts } from '../pod/contexts';
+import { validateCredentials } from '../pod/credentials';
+import { buildAgentPod } from '../pod/pod-builder';
+import { runtimeContextText } from '../pod/runtime-context';
+import { validateSkills } from '../pod/skills';
+import { SystemImages } from '../pod/system';
+import { taskRunScript } from '../pod/task-run';
+import { Problems } from '../validation';
+import { validateEnvironment, validateObjectName } from './environment';
+import { IAgentTemplate, clusterProxy, markTemplate } from './lookup';
+
+/** Props of an AgentTemplate: the fields of the guide's AgentTemplate `spec`, plus metadata and `systemImages`. */
+export interface AgentTemplateProps extends AgentTemplateSpec {
+  /**
+   * Name, namespace, labels and annotations.
+   * @default - name: the construct id; namespace: the chart's
+   */
+  readonly metadata?: ApiObjectMetadata;
+  /**
+   * Images of the init containers of template Task pods.
+   * @default - pinned alpine/git and curlimages/curl
+   */
+  readonly systemImages?: SystemImages;
+}
+
+/**
+ * Shared configuration for Agents (`templateRef`) and the blueprint of ephemeral Tasks: the AgentTemplate custom
+ * resource, and a PodTemplate `{name}-template-task` whose pod has everything an Agent's server pod has (contexts,
+ * init containers, credentials, CA, proxy, security, pull secrets) but runs `opencode run "<task>"` and exits.
+ */
+export class AgentTemplate extends Construct implements IAgentTemplate {
+  public readonly name: string;
+  public readonly namespace?: string;
+  /** The AgentTemplate custom resource. */
+  public readonly resource: ApiObject;
+  /**
+   * The PodTemplate of template Tasks; only when the template sets workspaceDir and serviceAccountName (a template
+   * that leaves them to its Agents cannot run Tasks of its own).
+   */
+  public readonly taskPodTemplate?: k8s.KubePodTemplate;
+
+  private readonly props: AgentTemplateProps;
+  private readonly contexts: ContextItem[];
+  private readonly credentials: Credential[];
+  private readonly skills: SkillSource[];
+  private built?: ReturnType<AgentTemplate['build']>;
+
+  constructor(scope: Construct, id: string, props: AgentTemplateProps = {}) {
+    super(scope, id);
+    markTemplate(this);
+    this.props = props;
+    this.name = props.metadata?.name ?? id;
+    this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
+    this.contexts = [...(props.contexts ?? [])];
+    this.credentials = [...(props.credentials ?? [])];
+    this.skills = [...(props.skills ?? [])];
+
+    const problems = new Problems('AgentTemplate', this);
+    validateObjectName(this.name, problems, 63 - '-template-context'.length);
+    validateEnvironment(props, problems, { requireCore: false });
+    problems.throwIfAny();
+
+    const labels = {
+      [LABELS.name]: 'kubeopencode',
+      [LABELS.instance]: this.name,
+      [LABELS.managedBy]: MANAGED_BY,
+      [LABELS.agentTemplate]: this.name,
+    };
+    this.resource = new gen.AgentTemplate(this, 'Resource', {
+      metadata: { ...props.metadata, name: this.name, namespace: this.namespace },
+      spec: Lazy.any({ produce: () => this.environment() }) as any,
+    });
+    if (props.workspaceDir && props.serviceAccountName) {
+      new k8s.KubeConfigMap(this, 'Context', {
+        metadata: { name: NAMES.templateConfigMap(this.name), namespace: this.namespace, labels },
+        data: Lazy.any({ produce: () => this.resolve().generated }) as any,
+      });
+      this.taskPodTemplate = new k8s.KubePodTemplate(this, 'TaskPodTemplate', {
+        metadata: { name: NAMES.templateTaskPodTemplate(this.name), namespace: this.namespace, labels: { ...labels, [LABELS.component]: 'task' } },
+        template: Lazy.any({ produce: () => this.resolve().template }) as any,
+      });
+    }
+  }
+
+  /** The template's spec with everything added by mutators: what Agents referencing it merge from. */
+  public environment(): Environment {
+    const p = this.props;
+    return {
+      agentImage: p.agentImage,
+      executorImage: p.executorImage,
+      attachImage: p.attachImage,
+      workspaceDir: p.workspaceDir,
+      serviceAccountName: p.serviceAccountName,
+      contexts: p.contexts || this.contexts.length ? this.contexts : undefined,
+      credentials: p.credentials || this.credentials.length ? this.credentials : undefined,
+      skills: p.skills || this.skills.length ? this.skills : undefined,
+      caBundle: p.caBundle,
+      proxy: p.proxy,
+      imagePullSecrets: p.imagePullSecrets,
+      podSpec: p.podSpec,
+      config: p.config,
+    };
+  }
+
+  public addContext(context: ContextItem): this {
+    const problems = new Problems('AgentTemplate', this);
+    validateContexts([...this.contexts, context], this.props.workspaceDir, problems);
+    problems.throwIfAny();
+    this.contexts.push(context);
+    return this.changed();
+  }
+
+  public addCredential(credential: Credential): this {
+    const problems = new Problems('AgentTemplate', this);
+    validateCredentials([...this.credentials, credential], problems);
+    problems.throwIfAny();
+    this.credentials.push(credential);
+    return this.changed();
+  }
+
+  public addSkill(skill: SkillSource): this {
+    const problems = new Problems('AgentTemplate', this);
+    validateSkills([...this.skills, skill], problems);
+    problems.throwIfAny();
+    this.skills.push(skill);
+    return this.changed();
+  }
+
+  private changed(): this {
+    this.built = undefined;
+    return this;
+  }
+
+  private resolve() {
+    return (this.built ??= this.build());
+  }
+
+  private build() {
+    const own = this.environment();
+    const env: Environment = own.proxy ? own : { ...own, proxy: clusterProxy(this) };
+    const pod = buildAgentPod(
+      {
+        environment: env,
+        opencodeConfig: env.config ? JSON.parse(env.config) : undefined,
+        systemImages: this.props.systemImages,
+        generatedConfigMap: NAMES.templateConfigMap(this.name),
+        runtimeText: () => runtimeContextText({
+          kind: 'AgentTemplate',
+          name: this.name,
+          namespace: this.namespace,
+          workspaceDir: env.workspaceDir!,
+          contexts: env.contexts ?? [],
+          skills: env.skills ?? [],
+        }),
+      },
+      (opencode) => ({
+        name: 'task',
+        command: ['/bin/sh', '-c', taskRunScript()],
+        env: opencode === 'opencode' ? [] : [{ name: 'OPENCODE_BIN', value: opencode }],
+      }),
+    );
+    const template: k8s.PodTemplateSpec = {
+      metadata: {
+        labels: {
+          ...(env.podSpec?.labels ?? {}),
+          [LABELS.name]: 'kubeopencode',
+          [LABELS.managedBy]: MANAGED_BY,
+          [LABELS.agentTemplate]: this.name,
+          [LABELS.component]: 'task',
+        },
+        annotations: env.podSpec?.annotations as Record<string, string> | undefined,
+      },
+      spec: { ...pod.spec, restartPolicy: 'Never' },
+    };
+    return { generated: pod.generated, template };
+  }
+}
+
+/** Env names the controller sets on every task pod it creates from a PodTemplate. */
+export const TASK_POD_ENV = [ENV.taskName, ENV.taskNamespace, ENV.taskDescription, ENV.taskSessionTitle] as const;

@@ -1,0 +1,178 @@
+import { ApiObject, ApiObjectMetadata, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { CronExpressionParser } from 'cron-parser';
+import * as gen from '../../imports/kubeopencode.io';
+import { API_GROUP, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
+import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
+import { Problems, describe, isDnsLabel } from '../validation';
+import { TaskProps, taskSpecJson, validateTaskSpec } from './task';
+
+/** Props of a CronTask: the guide's CronTask `spec`, plus metadata and the image of the job that creates Tasks. */
+export interface CronTaskProps extends Omit<CronTaskSpec, 'taskTemplate'> {
+  /**
+   * Name, namespace, labels, annotations. The name is at most 52 characters (a CronJob name limit).
+   * @default - name: the construct id; namespace: the chart's
+   */
+  readonly metadata?: ApiObjectMetadata;
+  /** The Task to create: optional labels/annotations and the Task spec (refs may be constructs). */
+  readonly taskTemplate: {
+    readonly metadata?: { readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
+    readonly spec: Omit<TaskProps, 'metadata'>;
+  };
+  /**
+   * Image of the CronJob's job: the controller image, whose `crontask-fire` command creates one Task.
+   * @default ghcr.io/cdk8s-kubeopencode/controller (pinned)
+   */
+  readonly controllerImage?: string;
+}
+
+const POLICIES = ['Allow', 'Forbid', 'Replace'];
+
+/** The schedule as Kubernetes CronJobs and our controller read it: exactly five fields, no macros, no seconds. */
+export function validateSchedule(schedule: string | undefined, timeZone: string, problems: Problems): void {
+  if (typeof schedule !== 'string' || schedule.trim() === '') {
+    problems.add('schedule', 'is required (a 5-field cron expression, e.g. "0 9 * * 1-5")');
+    return;
+  }
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 5 || schedule.trim().startsWith('@')) {
+    problems.add('schedule', `'${schedule}' must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${schedule.trim().startsWith('@') ? 'a macro' : fields.length}`);
+    return;
+  }
+  try {
+    CronExpressionParser.parse(schedule, { tz: isTimeZone(timeZone) ? timeZone : 'UTC' });
+  } catch (e) {
+    problems.add('schedule', `'${schedule}' is not a valid cron expression: ${(e as Error).message}`);
+  }
+}
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A CronTask: the CronTask custom resource plus a Kubernetes CronJob that fires on its schedule (timeZone, suspend and
+ * startingDeadlineSeconds carried over) and runs the controller image's `crontask-fire` command, which creates one
+ * Task `{name}-{unix-timestamp}` honouring concurrencyPolicy and maxRetainedTasks. With its ServiceAccount and a
+ * least-privilege Role: create/list/get/patch Tasks, get this CronTask.
+ */
+export class CronTask extends Construct {
+  public readonly name: string;
+  public readonly namespace?: string;
+  public readonly resource: ApiObject;
+  public readonly cronJob: k8s.KubeCronJob;
+
+  constructor(scope: Construct, id: string, props: CronTaskProps) {
+    super(scope, id);
+    this.name = props.metadata?.name ?? id;
+    this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
+    const timeZone = props.timeZone ?? DEFAULTS.cronTimeZone;
+
+    const problems = new Problems('CronTask', this);
+    problems.check(isDnsLabel(this.name) && this.name.length <= 52, 'metadata.name', `'${this.name}' must be a DNS label of at most 52 characters (it names the CronJob)`);
+    validateSchedule(props.schedule, timeZone, problems);
+    problems.check(isTimeZone(timeZone), 'timeZone', `'${timeZone}' is not an IANA time zone (e.g. UTC, Europe/Berlin, Asia/Shanghai)`);
+    if (props.concurrencyPolicy !== undefined) {
+      problems.check(POLICIES.includes(props.concurrencyPolicy), 'concurrencyPolicy', `${describe(props.concurrencyPolicy)} must be one of Allow, Forbid, Replace`);
+    }
+    if (props.maxRetainedTasks !== undefined) {
+      problems.check(Number.isInteger(props.maxRetainedTasks) && props.maxRetainedTasks >= 1, 'maxRetainedTasks', `${props.maxRetainedTasks} must be an integer of at least 1`);
+    }
+    if (props.startingDeadlineSeconds !== undefined) {
+      problems.check(Number.isInteger(props.startingDeadlineSeconds) && props.startingDeadlineSeconds >= 0, 'startingDeadlineSeconds', `${props.startingDeadlineSeconds} must be a non-negative integer`);
+    }
+    if (!props.taskTemplate?.spec) problems.add('taskTemplate.spec', 'is required (the Task to create)');
+    else validateTaskSpec(props.taskTemplate.spec as TaskProps, problems, 'taskTemplate.spec');
+    problems.throwIfAny();
+
+    const labels = {
+      [LABELS.name]: 'kubeopencode',
+      [LABELS.instance]: this.name,
+      [LABELS.managedBy]: MANAGED_BY,
+      [LABELS.cronTask]: this.name,
+    };
+    const meta = (name: string) => ({ name, namespace: this.namespace, labels });
+
+    this.resource = new gen.CronTask(this, 'Resource', {
+      metadata: { ...props.metadata, name: this.name, namespace: this.namespace },
+      spec: {
+        schedule: props.schedule,
+        timeZone: props.timeZone,
+        concurrencyPolicy: props.concurrencyPolicy as gen.CronTaskSpecConcurrencyPolicy | undefined,
+        suspend: props.suspend,
+        startingDeadlineSeconds: props.startingDeadlineSeconds,
+        maxRetainedTasks: props.maxRetainedTasks,
+        taskTemplate: {
+          metadata: props.taskTemplate.metadata,
+          spec: taskSpecJson(props.taskTemplate.spec as TaskProps) as gen.CronTaskSpecTaskTemplateSpec,
+        },
+      },
+    });
+
+    const sa = NAMES.cronTaskServiceAccount(this.name);
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(sa), automountServiceAccountToken: true });
+    new k8s.KubeRole(this, 'Role', {
+      metadata: meta(sa),
+      rules: [
+        // Forbid and maxRetainedTasks count the children; Replace stops the active one with the stop annotation
+        { apiGroups: [API_GROUP], resources: ['tasks'], verbs: ['get', 'list', 'create', 'patch'] },
+        { apiGroups: [API_GROUP], resources: ['crontasks'], resourceNames: [this.name], verbs: ['get'] },
+      ],
+    });
+    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+      metadata: meta(sa),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: this.namespace }],
+    });
+
+    this.cronJob = new k8s.KubeCronJob(this, 'CronJob', {
+      metadata: meta(this.name),
+      spec: {
+        schedule: props.schedule,
+        timeZone,
+        suspend: props.suspend ?? false,
+        startingDeadlineSeconds: props.startingDeadlineSeconds,
+        // one creator job at a time; the CronTask's own concurrencyPolicy is applied to Tasks by crontask-fire
+        concurrencyPolicy: 'Forbid',
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: 3,
+            activeDeadlineSeconds: 300,
+            ttlSecondsAfterFinished: 3600,
+            template: {
+              metadata: { labels },
+              spec: {
+                restartPolicy: 'OnFailure',
+                serviceAccountName: sa,
+                securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+                containers: [{
+                  name: 'crontask-fire',
+                  image: props.controllerImage ?? IMAGES.controller,
+                  command: ['kubeopencode-controller', 'crontask-fire'],
+                  env: [
+                    { name: 'CRONTASK_NAME', value: this.name },
+                    { name: 'CRONTASK_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  ],
+                  resources: {
+                    requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('64Mi') },
+                    limits: { memory: k8s.Quantity.fromString('256Mi') },
+                  },
+                  securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
+                }],
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+}

@@ -19,7 +19,7 @@ import {
   SkillSource,
 } from '../api';
 import { hashOf } from '../hash';
-import { validateContexts } from '../pod/contexts';
+import { contextName, isRollout, validateContexts } from '../pod/contexts';
 import { validateCredentials } from '../pod/credentials';
 import { buildAgentPod } from '../pod/pod-builder';
 import { proxyEnv } from '../pod/proxy';
@@ -151,7 +151,11 @@ export class Agent extends Construct {
     }
 
     this.deployment = new k8s.KubeDeployment(this, 'Server', {
-      metadata: metadata(NAMES.serverDeployment(this.name)),
+      metadata: {
+        ...metadata(NAMES.serverDeployment(this.name)),
+        // Git contexts with the Rollout policy, for the controller (it also sees contexts a template supplied)
+        annotations: { [ANNOTATIONS.gitRollout]: Lazy.any({ produce: () => this.resolve().rollout }) as any },
+      },
       spec: Lazy.any({ produce: () => this.resolve().deployment }) as any,
     });
 
@@ -384,7 +388,7 @@ export class Agent extends Construct {
       template: { metadata: { labels: podLabels, annotations }, spec: pod.spec },
     };
 
-    return { pod, deployment, taskTemplate: this.buildTaskTemplate(env) };
+    return { pod, deployment, rollout: rolloutContexts(env), taskTemplate: this.buildTaskTemplate(env) };
   }
 
   /** The lightweight pod of an agentRef Task: opencode run --attach to this Agent's server. */
@@ -424,6 +428,18 @@ export class Agent extends Construct {
       },
     };
   }
+}
+
+/** The Deployment annotation value that marks Rollout-synced Git contexts for the controller (undefined when none). */
+function rolloutContexts(env: Environment): string | undefined {
+  const list = (env.contexts ?? []).flatMap((c, i) => (isRollout(c) ? [{
+    name: contextName(c, i),
+    repository: c.git!.repository,
+    ref: c.git!.ref ?? DEFAULTS.gitRef,
+    interval: c.git!.sync?.interval ?? DEFAULTS.gitSyncInterval,
+    secretRef: c.git!.secretRef?.name,
+  }] : []));
+  return list.length ? JSON.stringify(list) : undefined;
 }
 
 function tcpProbe(o: { periodSeconds: number; failureThreshold: number }): k8s.Probe {

@@ -39,12 +39,12 @@ const project = new typescript.TypeScriptProject({
     'cron-parser@5.10.6',
     'prom-client@15.1.3',
     'pino@10.4.0',
+    'yaml@2.9.1',
   ],
   devDeps: [
     'cdk8s-cli@2.207.60',
     'ajv@8.20.0',
     'ajv-formats@3.0.1',
-    'yaml@2.9.1',
     'fast-check@4.10.2',
     'opencode-ai@1.18.33',
   ],

@@ -3,6 +3,7 @@
  */
 import { App, YamlOutputType } from 'cdk8s';
 import { ChatOpsBot } from './chatops-bot';
+import { ControllerInstall } from './controller';
 import { CodeReviewAgent } from './code-review-agent';
 import { OnCallAssistant } from './on-call-assistant';
 import { ScheduledScan } from './scheduled-scan';
@@ -11,6 +12,7 @@ import { TeamTemplates } from './team-templates';
 
 export function buildExamples(outdir = 'dist/examples'): App {
   const app = new App({ outdir, outputFileExtension: '.k8s.yaml', yamlOutputType: YamlOutputType.FILE_PER_CHART });
+  new ControllerInstall(app, 'controller');
   new TeamCodingAssistant(app, 'team-coding-assistant');
   new ChatOpsBot(app, 'chatops-bot');
   new CodeReviewAgent(app, 'code-review-agent');

@@ -8,3 +8,4 @@ export { IAgentTemplate, IClusterConfig } from './constructs/lookup';
 export { mergeTemplate } from './constructs/merge';
 export { SystemImages } from './pod/system';
 export { ValidationError } from './validation';
+export { KubeOpenCodeController, KubeOpenCodeControllerProps } from './constructs/controller-install';

@@ -1,0 +1,23 @@
+# The controller image: `kubeopencode-controller run` (the Deployment) and `kubeopencode-controller crontask-fire`
+# (CronTask jobs). Build from a packed tarball so the image holds exactly what npm would install:
+#   npm run build && docker build -t ghcr.io/cdk8s-kubeopencode/controller:0.1.0 .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npx tsc --build && npm prune --omit=dev --ignore-scripts
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /opt/kubeopencode
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/lib ./lib
+COPY --from=build /src/bin ./bin
+COPY --from=build /src/crds ./crds
+COPY --from=build /src/assets ./assets
+RUN ln -s /opt/kubeopencode/bin/kubeopencode-controller /usr/local/bin/kubeopencode-controller
+USER 65532:65532
+ENTRYPOINT ["kubeopencode-controller"]
+CMD ["run"]

@@ -1,0 +1,181 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ApiObject, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { parseAllDocuments } from 'yaml';
+import { API_GROUP, IMAGES, LABELS, MANAGED_BY } from '../api';
+import { packageRoot } from '../assets';
+import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
+import { Problems, isDnsLabel } from '../validation';
+import { clusterScoped } from './cluster-scoped';
+
+export interface KubeOpenCodeControllerProps {
+  /**
+   * Namespace of the controller (created unless `createNamespace` is false).
+   * @default kubeopencode-system
+   */
+  readonly namespace?: string;
+  /** @default true */
+  readonly createNamespace?: boolean;
+  /**
+   * Controller image (built from the package's Dockerfile).
+   * @default ghcr.io/cdk8s-kubeopencode/controller (pinned)
+   */
+  readonly image?: string;
+  /**
+   * Replicas; more than one stand by behind the leader-election Lease.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Install the CRDs from crds/.
+   * @default true
+   */
+  readonly installCrds?: boolean;
+  /**
+   * How long a Task's pod may fail to start (image pull, config, scheduling) before the Task fails.
+   * @default 300
+   */
+  readonly podStartGraceSeconds?: number;
+  /** Log level (pino). @default info */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const NAME = 'kubeopencode-controller';
+const METRICS_PORT = 8080;
+const HEALTH_PORT = 8081;
+
+/**
+ * Installs the runtime controller: namespace, CRDs, ServiceAccount, least-privilege RBAC (no wildcards), the
+ * controller Deployment (restricted security context, probes on /healthz and /readyz), a metrics Service, and the
+ * Role for its leader-election Lease.
+ */
+export class KubeOpenCodeController extends Construct {
+  public readonly namespace: string;
+  public readonly deployment: k8s.KubeDeployment;
+
+  constructor(scope: Construct, id: string, props: KubeOpenCodeControllerProps = {}) {
+    super(scope, id);
+    this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'kubeopencode-system';
+    const problems = new Problems('KubeOpenCodeController', this);
+    problems.check(isDnsLabel(this.namespace), 'namespace', `'${this.namespace}' is not a namespace name`);
+    if (props.replicas !== undefined) problems.check(Number.isInteger(props.replicas) && props.replicas >= 1, 'replicas', `${props.replicas} must be a positive integer`);
+    if (props.podStartGraceSeconds !== undefined) problems.check(Number.isInteger(props.podStartGraceSeconds) && props.podStartGraceSeconds >= 10, 'podStartGraceSeconds', `${props.podStartGraceSeconds} must be an integer of at least 10`);
+    problems.throwIfAny();
+
+    const labels = { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller', [LABELS.managedBy]: MANAGED_BY };
+    const ns = this.namespace;
+    const meta = (name: string) => ({ name, namespace: ns, labels });
+
+    if (props.createNamespace ?? true) {
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: ns, labels } }));
+    }
+    if (props.installCrds ?? true) {
+      for (const crd of loadCrds()) clusterScoped(new ApiObject(this, `Crd-${crd.spec.names.kind}`, crd));
+    }
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(NAME) });
+
+    clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: NAME, labels }, rules: controllerRules() }));
+    clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: NAME, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+    }));
+    // leader election: only its own Lease, in its own namespace
+    new k8s.KubeRole(this, 'LeaderElectionRole', {
+      metadata: meta(`${NAME}-leader-election`),
+      rules: [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [NAME], verbs: ['get', 'update', 'patch'] },
+      ],
+    });
+    new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
+      metadata: meta(`${NAME}-leader-election`),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-leader-election` },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+    });
+
+    const selector = { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' };
+    const httpGet = (p: string, port: number) => ({ httpGet: { path: p, port: k8s.IntOrString.fromNumber(port) } });
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: meta(NAME),
+      spec: {
+        replicas: props.replicas ?? 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: NAME,
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'controller',
+              image: props.image ?? IMAGES.controller,
+              command: ['kubeopencode-controller', 'run'],
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: 'LOG_LEVEL', value: props.logLevel ?? 'info' },
+                { name: 'POD_START_GRACE_SECONDS', value: String(props.podStartGraceSeconds ?? 300) },
+                { name: 'METRICS_PORT', value: String(METRICS_PORT) },
+                { name: 'HEALTH_PORT', value: String(HEALTH_PORT) },
+              ],
+              ports: [
+                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+              ],
+              livenessProbe: { ...httpGet('/healthz', HEALTH_PORT), periodSeconds: 20, failureThreshold: 3 },
+              readinessProbe: { ...httpGet('/readyz', HEALTH_PORT), periodSeconds: 10, failureThreshold: 3 },
+              resources: {
+                requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
+                limits: { memory: k8s.Quantity.fromString('512Mi') },
+              },
+              securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
+            }],
+          },
+        },
+      },
+    });
+    new k8s.KubeService(this, 'MetricsService', {
+      metadata: meta(`${NAME}-metrics`),
+      spec: { selector, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }] },
+    });
+  }
+}
+
+/** The controller's cluster-wide permissions, each verb for a reason; no wildcards. */
+export function controllerRules(): k8s.PolicyRule[] {
+  return [
+    // reads everything it reconciles
+    { apiGroups: [API_GROUP], resources: ['agents', 'agenttemplates', 'tasks', 'crontasks', 'kubeopencodeconfigs'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [API_GROUP], resources: ['agents/status', 'tasks/status', 'crontasks/status'], verbs: ['get', 'update', 'patch'] },
+    // standby sets agents' spec.suspend; stop/trigger annotations and the Task finalizer are patched
+    { apiGroups: [API_GROUP], resources: ['agents', 'tasks', 'crontasks'], verbs: ['patch', 'update'] },
+    // the CronTask trigger creates Tasks; KubeOpenCodeConfig cleanup is the one place that deletes them
+    { apiGroups: [API_GROUP], resources: ['tasks'], verbs: ['create', 'delete'] },
+    // Task pods from the PodTemplates the constructs synthesized
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+    { apiGroups: [''], resources: ['podtemplates'], verbs: ['get', 'list', 'watch'] },
+    // owner references on what synth made for an Agent (uids exist only in the cluster); Agent status
+    { apiGroups: [''], resources: ['services', 'configmaps', 'persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'patch'] },
+    // the server password Secret ({agent}-server-auth) is created when missing
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create'] },
+    // suspend/standby scale the server; Rollout git sync sets a pod-template annotation
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
+    // CronTask suspend is mirrored onto the CronJob
+    { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'watch', 'patch'] },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+}
+
+let crdCache: any[] | undefined;
+
+/** The CRDs shipped in crds/ (the API's source of truth), parsed once. */
+export function loadCrds(): any[] {
+  if (crdCache) return crdCache;
+  const dir = path.join(packageRoot(), 'crds');
+  crdCache = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS()));
+  return crdCache;
+}

@@ -15,7 +15,7 @@ const project = new typescript.TypeScriptProject({
   defaultReleaseBranch: 'main',
   projenrcTs: true,
   packageManager: javascript.NodePackageManager.NPM,
-  minNodeVersion: '20.0.0',
+  minNodeVersion: '20.19.0',
   typescriptVersion: '~5.9.3',
   github: false,
   release: false,

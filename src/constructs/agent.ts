@@ -64,6 +64,21 @@ export interface AgentProps extends Omit<AgentSpec, 'templateRef' | 'workspaceDi
    * @default - pinned alpine/git and curlimages/curl
    */
   readonly systemImages?: SystemImages;
+  /**
+   * A NetworkPolicy that admits to the server port only the Agent's task pods, the controller and `allowFrom`.
+   * @default - enabled, controller in namespace kubeopencode-system
+   */
+  readonly networkPolicy?: AgentNetworkPolicy;
+}
+
+/** Who may reach an Agent's OpenCode server. */
+export interface AgentNetworkPolicy {
+  /** @default true */
+  readonly enabled?: boolean;
+  /** Extra peers (people attaching, a chat bridge, …), as NetworkPolicy `from` entries. @default - none */
+  readonly allowFrom?: k8s.NetworkPolicyPeer[];
+  /** Namespace of the controller. @default kubeopencode-system */
+  readonly controllerNamespace?: string;
 }
 
 const AGENT_ONLY_QUANTITY_FIELDS = ['sessions', 'workspace'] as const;
@@ -166,6 +181,28 @@ export class Agent extends Construct {
         ports: [{ name: 'http', port: this.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
       },
     });
+
+    if (props.networkPolicy?.enabled ?? true) {
+      const np = props.networkPolicy;
+      new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+        metadata: metadata(NAMES.serverDeployment(this.name)),
+        spec: {
+          podSelector: { matchLabels: this.selector('server') },
+          policyTypes: ['Ingress'],
+          ingress: [{
+            ports: [{ port: k8s.IntOrString.fromNumber(this.port), protocol: 'TCP' }],
+            from: [
+              { podSelector: { matchLabels: this.selector('task') } },
+              {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np?.controllerNamespace ?? 'kubeopencode-system' } },
+                podSelector: { matchLabels: { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' } },
+              },
+              ...(np?.allowFrom ?? []),
+            ],
+          }],
+        },
+      });
+    }
 
     this.taskPodTemplate = new k8s.KubePodTemplate(this, 'TaskPodTemplate', {
       metadata: metadata(NAMES.agentTaskPodTemplate(this.name), { [LABELS.component]: 'task' }),

@@ -95,6 +95,11 @@ export interface GitScriptOptions extends CommonScriptOptions {
 export interface GitInitOptions extends GitScriptOptions {
   /** Absolute directory to check out into (may exist and be non-empty). */
   readonly dest: string;
+  /**
+   * When `dest/.git` exists: update it to `ref` (local changes to tracked files are stashed) instead of skipping.
+   * @default false
+   */
+  readonly updateExisting?: boolean;
 }
 
 export interface GitSyncOptions extends GitScriptOptions {
@@ -149,7 +154,7 @@ function gitEnv(o: GitScriptOptions): ScriptEnv {
 
 /** Env of gitInitScript(). */
 export function gitInitEnv(o: GitInitOptions): ScriptEnv {
-  return [...commonEnv(o), ...gitEnv(o), ['GIT_DEST', o.dest]];
+  return [...commonEnv(o), ...gitEnv(o), ['GIT_DEST', o.dest], ['GIT_UPDATE_EXISTING', str(o.updateExisting)]];
 }
 
 /** Env of gitSyncScript(). */

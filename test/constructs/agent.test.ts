@@ -348,3 +348,27 @@ describe('Agent: bad input is a synth-time error naming the construct and the fi
   });
 });
 
+
+describe('Agent: secure by default', () => {
+  test('a NetworkPolicy admits only the agent\'s task pods, the controller and allowed peers to the server port', () => {
+    const c = chart('team');
+    new Agent(c, 'a', { ...base, port: 4100, networkPolicy: { allowFrom: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] } });
+    const m = synth(c);
+    const np = m.find('NetworkPolicy', 'a-server');
+    expect(np.spec.podSelector.matchLabels).toEqual(m.find('Deployment', 'a-server').spec.selector.matchLabels);
+    expect(np.spec.policyTypes).toEqual(['Ingress']);
+    const [rule] = np.spec.ingress;
+    expect(rule.ports).toEqual([{ port: 4100, protocol: 'TCP' }]);
+    expect(rule.from[0].podSelector.matchLabels).toEqual({ 'kubeopencode.io/agent': 'a', 'app.kubernetes.io/component': 'task' });
+    // the task pods the controller creates from the PodTemplate carry exactly those labels
+    expect(m.find('PodTemplate', 'a-task').template.metadata.labels).toMatchObject(rule.from[0].podSelector.matchLabels);
+    expect(rule.from[1].namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'kubeopencode-system' });
+    expect(rule.from[2]).toEqual({ namespaceSelector: { matchLabels: { team: 'dev' } } });
+  });
+
+  test('it can be turned off', () => {
+    const c = chart('team');
+    new Agent(c, 'a', { ...base, networkPolicy: { enabled: false } });
+    expect(synth(c).all('NetworkPolicy')).toHaveLength(0);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * What the decision core asks for: an ordered list of writes plus, at most, one instant to decide again at.
+ *
+ * The adapter's contract:
+ * - Execute the writes in order and stop at the first failure; then re-read and decide again. The order is what makes
+ *   a crash between any two writes harmless (each decision function documents its order).
+ * - Use the resourceVersion of the object the decision was made from as the precondition of the first write to that
+ *   object (409 → re-read, decide again). This is what serializes admission per Agent.
+ * - Creates are done when they answer AlreadyExists; deletes are done when they answer NotFound.
+ * - Status patches are JSON merge patches with two exceptions: instants are EpochMs (render them as RFC 3339), and
+ *   `conditions` lists the conditions to upsert by `type`, leaving the object's other conditions as they are.
+ * - `wakeAt` is needed only for time itself (quota window end, idle timeout, schedule, TTL...): everything else that
+ *   can change a decision arrives as a watch event.
+ */
+import type { CronTaskSpec, TaskPhase } from '../../api';
+import type { EpochMs } from './time';
+import type { Condition, GitSyncStatus, TaskStartRecord } from './views';
+
+export interface TaskStatusPatch {
+  readonly phase?: TaskPhase;
+  readonly podName?: string;
+  readonly startTime?: EpochMs;
+  readonly completionTime?: EpochMs;
+  /** Upserted by type. */
+  readonly conditions?: readonly Condition[];
+}
+
+export interface AgentStatusPatch {
+  /** null removes the field. */
+  readonly idleSince?: EpochMs | null;
+  /** Replaces the whole ledger. */
+  readonly taskStartHistory?: readonly TaskStartRecord[];
+  /** Replaces the whole list. */
+  readonly gitSyncStatuses?: readonly GitSyncStatus[];
+  /** Upserted by type. */
+  readonly conditions?: readonly Condition[];
+}
+
+export interface CronTaskStatusPatch {
+  readonly lastScheduleTime?: EpochMs;
+  /** null removes the field (a suspended or broken CronTask has no next run). */
+  readonly nextScheduleTime?: EpochMs | null;
+  readonly lastSuccessfulTime?: EpochMs;
+  readonly totalExecutions?: number;
+  readonly active?: number;
+  readonly activeRefs?: ReadonlyArray<{ readonly name: string }>;
+  /** Upserted by type. */
+  readonly conditions?: readonly Condition[];
+}
+
+/** A Task to create, complete but for what only the adapter has (nothing: the owner reference is here too). */
+export interface NewTask {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly ownerReferences: ReadonlyArray<{
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly name: string;
+    readonly uid: string;
+    readonly controller: boolean;
+    readonly blockOwnerDeletion: boolean;
+  }>;
+  readonly spec: CronTaskSpec['taskTemplate']['spec'];
+}
+
+export type Write =
+  /** Status subresource of a Task; `uid` guards against writing to a newer Task of the same name. */
+  | { readonly kind: 'patchTaskStatus'; readonly namespace: string; readonly name: string; readonly uid: string; readonly status: TaskStatusPatch }
+  /** metadata.annotations of a Task (merge). */
+  | { readonly kind: 'annotateTask'; readonly namespace: string; readonly name: string; readonly uid: string; readonly annotations: Readonly<Record<string, string>> }
+  /** Build the pod `podName` from the Agent's or AgentTemplate's task PodTemplate, owned by the Task. */
+  | { readonly kind: 'createTaskPod'; readonly namespace: string; readonly taskName: string; readonly taskUid: string; readonly podName: string }
+  | { readonly kind: 'deletePod'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'createTask'; readonly namespace: string; readonly task: NewTask }
+  /** Delete with a uid precondition. */
+  | { readonly kind: 'deleteTask'; readonly namespace: string; readonly name: string; readonly uid: string }
+  /** spec of an Agent (merge); only standby writes here, and only `suspend`. */
+  | { readonly kind: 'patchAgentSpec'; readonly namespace: string; readonly name: string; readonly spec: { readonly suspend: boolean } }
+  | { readonly kind: 'patchAgentStatus'; readonly namespace: string; readonly name: string; readonly status: AgentStatusPatch }
+  /** spec.template.metadata.annotations of the server Deployment (merge): a change rolls the pods. */
+  | { readonly kind: 'patchServerPodTemplate'; readonly namespace: string; readonly deploymentName: string; readonly annotations: Readonly<Record<string, string>> }
+  /** metadata.annotations of a CronTask (merge; null removes the key). */
+  | { readonly kind: 'patchCronTaskAnnotations'; readonly namespace: string; readonly name: string; readonly annotations: Readonly<Record<string, string | null>> }
+  | { readonly kind: 'patchCronTaskStatus'; readonly namespace: string; readonly name: string; readonly status: CronTaskStatusPatch };
+
+export interface Decision {
+  readonly writes: readonly Write[];
+  /** Decide again at this instant even if no event arrives; undefined: only events matter. */
+  readonly wakeAt?: EpochMs;
+}
+
+export const NOTHING: Decision = { writes: [] };

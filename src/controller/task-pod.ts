@@ -1,0 +1,45 @@
+import { API_VERSION, ENV, LABELS, NAMES } from '../api';
+
+/** The session title that identifies a Task on its Agent's server: kubeopencode/<namespace>/<task>/<uid[:8]>. */
+export function sessionTitle(task: { metadata: { namespace?: string; name?: string; uid?: string } }): string {
+  return `kubeopencode/${task.metadata.namespace}/${task.metadata.name}/${(task.metadata.uid ?? '').slice(0, 8)}`;
+}
+
+/**
+ * The Task's pod, from the PodTemplate the constructs synthesized (the Agent's `{agent}-task` or the template's
+ * `{template}-template-task`). Deterministic name `{task}-pod` (a second create is AlreadyExists, never a second run),
+ * owned by the Task (garbage-collected with it), with the task text in TASK_DESCRIPTION on the `task` container.
+ */
+export function taskPodFromTemplate(task: any, podTemplate: any): any {
+  const ns = task.metadata.namespace;
+  const name = NAMES.taskPod(task.metadata.name);
+  const tpl = podTemplate.template ?? {};
+  const taskEnv = [
+    { name: ENV.taskName, value: task.metadata.name },
+    { name: ENV.taskNamespace, value: ns },
+    { name: ENV.taskDescription, value: task.spec.description },
+    { name: ENV.taskSessionTitle, value: sessionTitle(task) },
+  ];
+  const containers = (tpl.spec?.containers ?? []).map((c: any) =>
+    c.name === 'task' ? { ...c, env: [...(c.env ?? []).filter((e: any) => !taskEnv.some((t) => t.name === e.name)), ...taskEnv] } : c,
+  );
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: ns,
+      labels: { ...(tpl.metadata?.labels ?? {}), [LABELS.task]: task.metadata.name },
+      annotations: tpl.metadata?.annotations,
+      ownerReferences: [{
+        apiVersion: API_VERSION,
+        kind: 'Task',
+        name: task.metadata.name,
+        uid: task.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      }],
+    },
+    spec: { ...tpl.spec, restartPolicy: 'Never', containers },
+  };
+}

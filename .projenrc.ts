@@ -80,6 +80,9 @@ const project = new typescript.TypeScriptProject({
       testPathIgnorePatterns: ['/node_modules/', '/lib/', '/dist/'],
       collectCoverage: false,
       testTimeout: 60_000,
+      // @kubernetes/client-node 1.x and three of its dependencies ship only as ES modules, which jest's CommonJS
+      // runtime cannot load on Node 20: transpile them (syntax only) with test/harness/esm-transform.js
+      transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
     },
   },
   gitignore: ['/dist/', '/lib/', '/bench/results/tmp/', '*.tgz', '.cache/'],
@@ -110,6 +113,9 @@ project.addTask('provision', {
 });
 project.testTask.prependSpawn(project.tasks.tryFind('provision')!);
 project.testTask.prependExec('tsc --noEmit -p tsconfig.dev.json');
+
+// the ESM transform sits beside ts-jest's (projen owns the transform map)
+project.jest!.config.transform['^.+\\.m?js$'] = '<rootDir>/test/harness/esm-transform.js';
 
 project.addTask('bench', {
   description: 'Benchmarks: synth at scale and the controller (writes bench/results/)',

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
+import { renderReference } from './reference';
 import { KINDS, crdFor } from './schema';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -22,18 +23,19 @@ export function renderCrds(): Map<string, string> {
 
 if (require.main === module) {
   const files = renderCrds();
+  const docs = new Map([['../docs/api-reference.md', renderReference()]]);
   let stale = 0;
   fs.mkdirSync(outDir, { recursive: true });
-  for (const [name, text] of files) {
-    const file = path.join(outDir, name);
+  for (const [name, text] of [...files, ...docs]) {
+    const file = path.resolve(outDir, name);
     const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
     if (current === text) continue;
     if (check) {
-      console.error(`crds/${name} is stale: run npm run import`);
+      console.error(`${path.relative(root, file)} is stale: run npm run import`);
       stale++;
     } else {
       fs.writeFileSync(file, text);
-      console.log(`wrote crds/${name}`);
+      console.log(`wrote ${path.relative(root, file)}`);
     }
   }
   process.exit(stale ? 1 : 0);

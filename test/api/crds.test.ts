@@ -60,3 +60,8 @@ describe('crds/', () => {
     expect(schemaOf('kubeopencodeconfigs')['x-kubernetes-validations'][0].rule).toBe("self.metadata.name == 'cluster'");
   });
 });
+
+test('docs/api-reference.md is up to date with the schema', () => {
+  const { renderReference } = require('../../scripts/crds/reference');
+  expect(fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'api-reference.md'), 'utf8')).toBe(renderReference());
+});

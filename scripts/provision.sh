@@ -10,9 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 
-if [ -x scripts/fixtures/provision.sh ] || [ -f scripts/fixtures/provision.sh ]; then
-  bash scripts/fixtures/provision.sh
-fi
+bash scripts/fixtures/provision.sh          # git, openssl, curl, busybox for the init-script fixtures
+bash scripts/fixtures/opencode-provision.sh # ripgrep, and the opencode binary of the opencode-ai package
 
 if [ "${KUBEOPENCODE_USE_EXISTING_CLUSTER:-}" = 1 ] && [ -n "${KUBECONFIG:-}" ]; then
   echo "provision: using the existing cluster from KUBECONFIG=$KUBECONFIG; not building the test API server"

@@ -8,7 +8,7 @@ import { validateCredentials } from '../pod/credentials';
 import { buildAgentPod } from '../pod/pod-builder';
 import { runtimeContextText } from '../pod/runtime-context';
 import { validateSkills } from '../pod/skills';
-import { SystemImages } from '../pod/system';
+import { SystemImages, kubeletLiteral } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
@@ -160,7 +160,7 @@ export class AgentTemplate extends Construct implements IAgentTemplate {
       },
       (opencode) => ({
         name: 'task',
-        command: ['/bin/sh', '-c', taskRunScript()],
+        command: ['/bin/sh', '-c', kubeletLiteral(taskRunScript())],
         env: opencode === 'opencode' ? [] : [{ name: 'OPENCODE_BIN', value: opencode }],
       }),
     );

@@ -27,7 +27,7 @@ import { caBundleWiring } from '../pod/ca-bundle';
 import { runtimeContextText } from '../pod/runtime-context';
 import { containerSecurityContext, podSecurityContext } from '../pod/security';
 import { validateSkills } from '../pod/skills';
-import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, tmpMount } from '../pod/system';
+import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, kubeletLiteral, tmpMount } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
@@ -450,7 +450,7 @@ export class Agent extends Construct {
         containers: [{
           name: 'task',
           image: env.attachImage ?? env.agentImage ?? env.executorImage ?? IMAGES.opencode,
-          command: ['/bin/sh', '-c', taskRunScript()],
+          command: ['/bin/sh', '-c', kubeletLiteral(taskRunScript())],
           env: [
             { name: 'HOME', value: PATHS.tmp },
             { name: ENV.serverUrl, value: this.url },

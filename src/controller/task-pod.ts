@@ -1,4 +1,5 @@
 import { API_VERSION, ENV, LABELS, NAMES } from '../api';
+import { kubeletLiteral } from '../pod/system';
 
 /** The session title that identifies a Task on its Agent's server: kubeopencode/<namespace>/<task>/<uid[:8]>. */
 export function sessionTitle(task: { metadata: { namespace?: string; name?: string; uid?: string } }): string {
@@ -17,8 +18,9 @@ export function taskPodFromTemplate(task: any, podTemplate: any): any {
   const taskEnv = [
     { name: ENV.taskName, value: task.metadata.name },
     { name: ENV.taskNamespace, value: ns },
-    { name: ENV.taskDescription, value: task.spec.description },
-    { name: ENV.taskSessionTitle, value: sessionTitle(task) },
+    // the kubelet expands $(NAME) in env values: a task text must arrive as written
+    { name: ENV.taskDescription, value: kubeletLiteral(task.spec.description) },
+    { name: ENV.taskSessionTitle, value: kubeletLiteral(sessionTitle(task)) },
   ];
   const containers = (tpl.spec?.containers ?? []).map((c: any) =>
     c.name === 'task' ? { ...c, env: [...(c.env ?? []).filter((e: any) => !taskEnv.some((t) => t.name === e.name)), ...taskEnv] } : c,

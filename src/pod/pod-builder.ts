@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { ENV, Environment, IMAGES, PATHS } from '../api';
 import { caBundleWiring } from './ca-bundle';
-import { planContexts } from './contexts';
+import { planContexts, resolveMountPath } from './contexts';
 import { credentialWiring } from './credentials';
 import { renderOpencodeConfig } from './opencode-config';
 import { proxyEnv } from './proxy';
@@ -14,6 +14,7 @@ import {
   TMP_VOLUME,
   TOOLS_VOLUME,
   WORKSPACE_VOLUME,
+  kubeletLiteral,
   resolveSystemImages,
   tmpMount,
 } from './system';
@@ -94,7 +95,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     initContainers.push({
       name: 'opencode-init',
       image: e.agentImage,
-      command: ['/bin/sh', '-c', `cp "$(command -v opencode)" ${PATHS.opencodeBinary} && chmod 0755 ${PATHS.opencodeBinary}`],
+      command: ['/bin/sh', '-c', kubeletLiteral(`cp "$(command -v opencode)" ${PATHS.opencodeBinary} && chmod 0755 ${PATHS.opencodeBinary}`)],
       volumeMounts: [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }],
       securityContext,
     });
@@ -109,9 +110,16 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     env.push({ name: ENV.opencodeConfig, value: PATHS.opencodeConfig });
     mainMounts.push({ name: GENERATED_VOLUME, mountPath: PATHS.opencodeConfig, subPath: 'opencode.json', readOnly: true });
   }
-  if (contexts.aggregated) {
-    // absolute, so it resolves whatever directory a session runs in; an AGENTS.md in the repository still loads
-    env.push({ name: ENV.opencodeConfigContent, value: JSON.stringify({ instructions: [`${ws}/${PATHS.contextFile}`] }) });
+  // OpenCode loads AGENTS.md only from its working directory up to the Git worktree root; the server runs in
+  // workspaceDir, so a repository checked out below it (mountPath: code) would go unread. Listing each Git context's
+  // AGENTS.md as an instruction loads it wherever the repository sits (a missing file is ignored).
+  const repoInstructions = (e.contexts ?? [])
+    .filter((c) => c.type === 'Git' && c.mountPath !== undefined && resolveMountPath(ws, c.mountPath) !== resolveMountPath(ws, '.'))
+    .map((c) => `${resolveMountPath(ws, c.mountPath!)}/AGENTS.md`);
+  const instructions = [...(contexts.aggregated ? [`${ws}/${PATHS.contextFile}`] : []), ...repoInstructions];
+  if (instructions.length > 0) {
+    // absolute paths, so they resolve whatever directory a session runs in
+    env.push({ name: ENV.opencodeConfigContent, value: kubeletLiteral(JSON.stringify({ instructions })) });
   }
   if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: PATHS.customCaCert });
 

@@ -50,9 +50,9 @@ export function scriptContainer(
   return {
     name,
     image,
-    command: ['/bin/sh', '-c', script],
+    command: ['/bin/sh', '-c', kubeletLiteral(script)],
     env: [
-      ...env.filter((e): e is [string, string] => e[1] !== undefined).map(([n, value]) => ({ name: n, value })),
+      ...env.filter((e): e is [string, string] => e[1] !== undefined).map(([n, value]) => ({ name: n, value: kubeletLiteral(value) })),
       ...base.env,
     ],
     volumeMounts: [...mounts, ...base.mounts],
@@ -64,4 +64,12 @@ export function scriptContainer(
 export function containerName(prefix: string, name: string, index: number): string {
   const n = `${prefix}-${name}`;
   return n.length <= 63 ? n : `${prefix}-${index}`;
+}
+
+/**
+ * The kubelet expands `$(NAME)` in command, args and env values and turns `$$` into `$`. Text we emit there must reach
+ * the container unchanged (a script's `$$`, a task text with `$(HOME)`): every `$` is doubled, which the kubelet undoes.
+ */
+export function kubeletLiteral(text: string): string {
+  return text.replace(/\$/g, '$$$$');
 }

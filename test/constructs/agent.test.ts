@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { Agent, AgentProps, ValidationError } from '../../src';
-import { allContainers, chart, container, envOf, mountOf, podSpec, synth, volume } from '../util/synth';
+import { allContainers, chart, container, envOf, mountOf, podSpec, scriptOf, synth, volume } from '../util/synth';
 
 const base: AgentProps = {
   workspaceDir: '/workspace',
@@ -258,10 +258,11 @@ describe('Agent: guide sections on its static shape', () => {
     const m = agent({});
     const pod = podSpec(m.find('PodTemplate', 'a-task'));
     expect(pod.restartPolicy).toBe('Never');
-    const task = container(pod, 'task');
-    expect(task.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
-    expect(task.command[2]).toContain('--attach "$KUBEOPENCODE_SERVER_URL"');
-    expect(task.command[2]).toContain('printf \'%s\' "$TASK_DESCRIPTION"');
+    const script = scriptOf(container(pod, 'task'));
+    expect(script).toContain('--attach "$KUBEOPENCODE_SERVER_URL"');
+    expect(script).toContain('printf \'%s\' "$TASK_DESCRIPTION"');
+    // the kubelet would expand $(NAME) and collapse $$: every $ of the script is doubled in the manifest
+    expect(container(pod, 'task').command[2]).not.toMatch(/(^|[^$])\$([^$]|$)/);
   });
 
   test('a change to a generated file changes the pod template hash (pods roll)', () => {

@@ -29,7 +29,10 @@ describe('Flexible Context System: the guide example', () => {
     const init = container(pod, 'context-init');
     expect(envOf(init).CONTEXT_FILE).toBe('/workspace/.kubeopencode/context.md');
     expect(envOf(init).CONTEXT_PARTS).toBe('text-0|Text|/kubeopencode/generated/context-0.md');
-    expect(JSON.parse(envOf(server).OPENCODE_CONFIG_CONTENT)).toEqual({ instructions: ['/workspace/.kubeopencode/context.md'] });
+    // context.md, then the AGENTS.md of each repository checked out below the workspace (OpenCode would not find them)
+    expect(JSON.parse(envOf(server).OPENCODE_CONFIG_CONTENT)).toEqual({
+      instructions: ['/workspace/.kubeopencode/context.md', '/workspace/source-code/AGENTS.md', '/workspace/private-source/AGENTS.md'],
+    });
   });
 
   test('ConfigMap with mountPath and fileMode 493 (0755) is mounted in the workspace', () => {
@@ -96,9 +99,14 @@ describe('Content aggregation', () => {
     expect(text).toContain('- team: /skills/team/ (review)');
   });
 
-  test('no aggregated context: no context-init and no OPENCODE_CONFIG_CONTENT', () => {
+  test('no aggregated context: no context-init; only the repository\'s AGENTS.md is an instruction', () => {
     const { pod } = build({ contexts: [{ type: 'Git', git: { repository: 'https://e.com/r.git' }, mountPath: 'r' }] });
     expect(pod.initContainers.map((c: any) => c.name)).toEqual(['git-init-git-0']);
+    expect(JSON.parse(envOf(container(pod, 'server')).OPENCODE_CONFIG_CONTENT)).toEqual({ instructions: ['/workspace/r/AGENTS.md'] });
+  });
+
+  test('a repository at the workspace root needs no extra instruction (OpenCode finds its AGENTS.md itself)', () => {
+    const { pod } = build({ contexts: [{ type: 'Git', git: { repository: 'https://e.com/r.git' }, mountPath: '.' }] });
     expect(envOf(container(pod, 'server')).OPENCODE_CONFIG_CONTENT).toBeUndefined();
   });
 });

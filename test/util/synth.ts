@@ -73,3 +73,9 @@ export function volume(pod: Obj, name: string): Obj {
   if (!v) throw new Error(`no volume ${name}`);
   return v;
 }
+
+/** The shell script of a `/bin/sh -c` container as the container sees it (the kubelet turns `$$` into `$`). */
+export function scriptOf(c: Obj): string {
+  expect(c.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+  return c.command[2].replace(/\$\$/g, '$');
+}

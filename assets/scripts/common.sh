@@ -16,6 +16,8 @@
 #                        writable, only CUSTOM_CA_CERT_PATH is trusted (warning logged)
 #   RETRY_ATTEMPTS       attempts for a network operation that failed transiently (default 3)
 #   RETRY_DELAY          seconds between attempts (default 5; fractions work with GNU/busybox sleep)
+#   GIT_HTTP_LOW_SPEED_LIMIT, GIT_HTTP_LOW_SPEED_TIME  (git scripts) stall detection, default 1 byte/s
+#                        for 60 s: a transfer that slow fails (and is retried)
 #   HTTP_PROXY, HTTPS_PROXY, NO_PROXY and their lowercase forms are inherited by git and curl.
 #
 # Each script sets KOC_NAME (git-init, url-fetch, git-sync) before calling anything here.
@@ -142,12 +144,17 @@ git_config_env() {
 # Git credential helper. It reads $GIT_CREDENTIALS_DIR/{username,password} when git asks, so the
 # secret never appears in argv, in .git/config, in the remote URL or in the environment. Only
 # shell builtins and `tr` touch the secret, and `tr` gets it on stdin. Default username: "git".
+# shellcheck disable=SC2016 # expanded by git's shell, at use time
 KOC_CRED_HELPER='!f() { cat >/dev/null; test "$1" = get || return 0; d=$GIT_CREDENTIALS_DIR; printf "username="; if [ -s "$d/username" ]; then tr -d "\r\n" <"$d/username"; else printf git; fi; printf "\npassword="; tr -d "\r\n" <"$d/password"; printf "\n"; }; f'
 
-# Configure git for non-interactive use: CA bundle, credentials, no prompts.
+# Configure git for non-interactive use: CA bundle, credentials, no prompts, and an end to stalled
+# transfers (git's own GIT_HTTP_LOW_SPEED_LIMIT/TIME: abort when under LIMIT bytes/s for TIME seconds;
+# defaults here 1 and 60, so a server that stops answering cannot hang an init container forever).
 setup_git() {
   export GIT_TERMINAL_PROMPT=0
   unset GIT_ASKPASS SSH_ASKPASS
+  export GIT_HTTP_LOW_SPEED_LIMIT="${GIT_HTTP_LOW_SPEED_LIMIT:-1}"
+  export GIT_HTTP_LOW_SPEED_TIME="${GIT_HTTP_LOW_SPEED_TIME:-60}"
   # Volumes are often owned by another uid than the one this container runs as.
   git_config_env safe.directory '*'
   # Drop helpers from any system/global config, then add ours.

@@ -9,15 +9,20 @@
 #                           fetch + checkout); files the repository tracks are overwritten, others kept.
 #   GIT_REF                 branch, tag, refs/... name or full commit SHA (default HEAD = the remote's
 #                           default branch). A branch is checked out as a local branch tracking origin;
-#                           a tag or commit as a detached HEAD.
+#                           a tag or commit as a detached HEAD. A name that is both a branch and a tag
+#                           means the branch; abbreviated SHAs are not supported.
 #   GIT_DEPTH               history depth (default 1; 0 = full history)
 #   GIT_RECURSE_SUBMODULES  "true" to check out submodules recursively (same depth) (default false)
 #   GIT_CREDENTIALS_DIR     optional directory with files `username` (optional, default "git") and
 #                           `password` (a PAT), e.g. a mounted Secret. Read by a credential helper at use
 #                           time: never in argv, .git/config, the remote URL or the log.
+#   GIT_UPDATE_EXISTING     "true": when $GIT_DEST/.git exists, update that checkout to GIT_REF instead of
+#                           skipping (Rollout contexts on a persisted workspace). Local changes to tracked
+#                           files are stashed first (`git stash list` shows them); untracked files are kept
+#                           unless the new commit tracks the same path. Default false.
 #
-# When $GIT_DEST/.git already exists (persisted workspace) nothing is fetched: the log says
-# "already present, skipping clone" and the script exits 0. An interrupted earlier attempt (marker
+# When $GIT_DEST/.git already exists (persisted workspace) and GIT_UPDATE_EXISTING is not "true", nothing
+# is fetched: the log says "already present, skipping clone" and the script exits 0. An interrupted earlier attempt (marker
 # file .git/kubeopencode-init-incomplete) is discarded and redone. Network operations are retried
 # (RETRY_ATTEMPTS/RETRY_DELAY) unless the error is permanent (authentication, not found, TLS).
 # Exit status: 0 on success or skip, 1 on error (the message names the context and the repository).
@@ -41,16 +46,21 @@ MARKER=.git/kubeopencode-init-incomplete
 DEPTH_ARG=
 [ "$GIT_DEPTH" -gt 0 ] && DEPTH_ARG="--depth=$GIT_DEPTH"
 
+MODE=clone
 if [ -e "$GIT_DEST/.git" ]; then
   if [ -e "$GIT_DEST/$MARKER" ]; then
     log "discarding an incomplete checkout left by an earlier attempt in $GIT_DEST"
     rm -rf "$GIT_DEST/.git" || die "cannot remove $GIT_DEST/.git"
+  elif [ "${GIT_UPDATE_EXISTING:-false}" = true ]; then
+    MODE=update
   else
     log "$GIT_DEST already present, skipping clone of $REPO_SHOWN"
     exit 0
   fi
 fi
 
+# fail MESSAGE [SUFFIX]: exit 1 with "MESSAGE <repository> SUFFIX" (plus a diagnosis of permanent errors),
+# removing a clone that this run started.
 fail() {
   [ -e "$GIT_DEST/$MARKER" ] && rm -rf "$GIT_DEST/.git"
   if [ "$KOC_PERMANENT" = 1 ]; then
@@ -64,7 +74,7 @@ fail() {
         ;;
     esac
   fi
-  die "$1 $REPO_SHOWN"
+  die "$1 $REPO_SHOWN${2:+ $2}"
 }
 
 setup_ca
@@ -72,9 +82,24 @@ setup_git
 
 mkdir -p "$GIT_DEST" || die "cannot create $GIT_DEST"
 cd "$GIT_DEST" || die "cannot enter $GIT_DEST"
-run_git init -q . || fail "git init failed in $GIT_DEST for"
-: >"$MARKER"
-run_git remote add origin "$GIT_REPO" || fail "cannot add remote"
+OLD=
+if [ "$MODE" = clone ]; then
+  # no template: sample hooks are of no use here, and copying them is most of `git init`'s time
+  run_git init -q --template= . || fail "git init failed in $GIT_DEST for"
+  : >"$MARKER"
+  run_git remote add origin "$GIT_REPO" || fail "cannot add remote"
+else
+  # An interrupted update is simply redone next time: no marker.
+  run_git rev-parse -q --verify HEAD && OLD=$KOC_OUT
+  if git remote get-url origin >/dev/null 2>&1; then
+    run_git remote set-url origin "$GIT_REPO" || fail "cannot set the remote URL to"
+  else
+    run_git remote add origin "$GIT_REPO" || fail "cannot add remote"
+  fi
+  log "updating the existing checkout in $GIT_DEST (at ${OLD:-no commit}) to $GIT_REF"
+  # full history asked for on a shallow checkout
+  [ -z "$DEPTH_ARG" ] && [ -f .git/shallow ] && DEPTH_ARG=--unshallow
+fi
 
 # Resolve GIT_REF into KIND (branch|tag|commit|ref) and NAME.
 ls_remote() {
@@ -123,7 +148,8 @@ case $GIT_REF in
       elif has_ref "refs/tags/$GIT_REF"; then
         KIND=tag
       else
-        die "ref '$GIT_REF' is not a branch or tag of $REPO_SHOWN (commits need the full SHA)"
+        KOC_PERMANENT=0
+        fail "ref '$GIT_REF' is not a branch or tag of" "(commits need the full SHA)"
       fi
       NAME=$GIT_REF
     fi
@@ -157,9 +183,20 @@ case $KIND in
       log "fetching commit $NAME directly failed; fetching all branches and tags"
       retry "fetch" fetch_full || fail "cannot fetch from"
     fi
-    run_git cat-file -e "$NAME^{commit}" || die "commit $NAME not found in $REPO_SHOWN"
+    run_git cat-file -e "$NAME^{commit}" || fail "commit $NAME not found in"
     ;;
 esac
+
+# Update of an existing checkout: set local changes to tracked files aside first.
+if [ "$MODE" = update ] && [ -n "$OLD" ]; then
+  run_git status --porcelain --untracked-files=no || fail "cannot read the status of the checkout of"
+  if [ -n "$KOC_OUT" ]; then
+    run_git -c user.name=kubeopencode -c user.email=kubeopencode@localhost \
+      stash push -q -m "kubeopencode git-init: local changes before updating to $GIT_REF" ||
+      fail "cannot stash local changes in the checkout of"
+    log "local changes to tracked files were stashed (git stash list)"
+  fi
+fi
 
 # Check out (-f: files the repository tracks replace same-named files already in GIT_DEST).
 case $KIND in
@@ -186,4 +223,8 @@ fi
 
 run_git rev-parse HEAD || fail "cannot read HEAD of"
 rm -f "$MARKER"
-log "checked out $REPO_SHOWN at $GIT_REF ($KOC_OUT) into $GIT_DEST"
+if [ "$MODE" = update ]; then
+  log "updated $REPO_SHOWN in $GIT_DEST from ${OLD:-no commit} to $GIT_REF ($KOC_OUT)"
+else
+  log "checked out $REPO_SHOWN at $GIT_REF ($KOC_OUT) into $GIT_DEST"
+fi

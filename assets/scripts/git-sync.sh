@@ -79,7 +79,7 @@ init_repo() {
   mkdir -p "$ROOT" "$WT_DIR" "$LINK_DIR" || die "cannot create $ROOT or $LINK_DIR"
   if ! git --git-dir="$GD" rev-parse --git-dir >/dev/null 2>&1; then
     rm -rf "$GD"
-    g init -q --bare || die "git init failed in $GD"
+    g init -q --bare --template= || die "git init failed in $GD"
   fi
   if git --git-dir="$GD" remote get-url origin >/dev/null 2>&1; then
     g remote set-url origin "$GIT_REPO" || die "cannot set the remote URL"
@@ -195,13 +195,13 @@ sync_once() {
     log "cannot update the link $LINK"
     return 1
   }
-  prune_worktrees "$NEW"
-  git --git-dir="$GD" gc --auto -q >/dev/null 2>&1
   if [ -n "$CURRENT" ]; then
     log "synced $REPO_SHOWN $GIT_REF: $CURRENT -> $NEW"
   else
     log "synced $REPO_SHOWN $GIT_REF at $NEW"
   fi
+  prune_worktrees "$NEW"
+  git --git-dir="$GD" gc --auto -q >/dev/null 2>&1
   return 0
 }
 

@@ -68,8 +68,8 @@ fetch_once() {
     case $koc_rc in
       # unsupported protocol, malformed URL, CA file problems
       1 | 3 | 77) KOC_PERMANENT=1 ;;
-      # TLS handshake/verification
-      35 | 51 | 58 | 60 | 83)
+      # TLS verification (a handshake failure, 35, may be transient: retried)
+      51 | 58 | 60 | 83)
         KOC_PERMANENT=1
         REASON="TLS error, curl exit $koc_rc (a private CA needs caBundle)"
         ;;

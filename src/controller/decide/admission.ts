@@ -51,7 +51,7 @@ export function admitQueuedTasks(agent: AgentView, tasks: readonly TaskView[], n
       blockedByQuota = true;
       blocked = queuedCondition(REASONS.quotaExceeded, `Agent '${agent.name}' started quota.maxTaskStarts (${quota.maxTaskStarts}) Tasks in the last ${quota.windowSeconds}s; this Task starts when the oldest start leaves the window, in creation order`);
     }
-    const patch = blocked ? queuePatch(task, blocked, now) : startPatch(task, now);
+    const patch = blocked ? statusPatch(task, 'Queued', blocked, now) : startPatch(task, now);
     if (patch) taskWrites.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: patch });
     if (blocked) continue;
     started++;
@@ -136,10 +136,7 @@ const sortLedger = (entries: readonly TaskStartRecord[]): TaskStartRecord[] =>
 
 const queuedCondition = (reason: string, message: string): ConditionContent => ({ type: CONDITIONS.queued, status: 'True', reason, message });
 
-function queuePatch(task: TaskView, reason: ConditionContent, now: EpochMs): TaskStatusPatch | undefined {
-  return statusPatch(task, 'Queued', reason, now);
-}
-
+/** Phase and Queued condition of a waiting Task, or undefined when it says so already. */
 function statusPatch(task: TaskView, phase: 'Pending' | 'Queued', desired: ConditionContent, now: EpochMs): TaskStatusPatch | undefined {
   const change = conditionChange(task.status?.conditions, desired, now);
   if (task.status?.phase === phase && !change) return undefined;

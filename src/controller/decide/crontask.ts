@@ -26,9 +26,9 @@ import type { CronTaskStatusPatch, Decision, NewTask, Write } from './writes';
  *   maxRetainedTasks counts ALL children and blocks creation (never deletes). With active children, Forbid waits,
  *   Replace annotates them `kubeopencode.io/stop=true` and creates, Allow creates. A blocked due time is not consumed:
  *   it runs when the block goes away (a child finishes or is deleted), unless its deadline has passed by then.
- * - Writes, in order: claim the trigger, create the triggered Task, remove the trigger; stop annotations; create the
+ * - Writes, in order: claim the trigger, create the triggered Task, remove the trigger; stop annotations, create the
  *   scheduled Task; the status (lastScheduleTime, nextScheduleTime, active, activeRefs, lastSuccessfulTime,
- *   totalExecutions, condition Ready). wakeAt: the next due time, or a blocked due time's deadline.
+ *   totalExecutions, condition Ready). wakeAt: the next due time, or when a blocked run becomes too late.
  */
 export function decideCronTask(cronTask: CronTaskView, children: readonly TaskView[], now: EpochMs): Decision {
   const spec = cronTask.spec;
@@ -44,7 +44,8 @@ export function decideCronTask(cronTask: CronTaskView, children: readonly TaskVi
     created++;
   };
 
-  // Manual trigger.
+  // Manual trigger, first: the schedule below then sees the state the next decision will see (the slot it took, the
+  // Task it made, which a Forbid run waits for), so a second decision agrees with this one.
   const trigger = cronTask.annotations?.[ANNOTATIONS.trigger];
   const claimed = trigger !== undefined && /^[0-9]+$/.test(trigger) ? NAMES.cronTaskChild(cronTask.name, Number(trigger)) : undefined;
   if (trigger === ANNOTATION_TRUE || claimed) {
@@ -75,32 +76,36 @@ export function decideCronTask(cronTask: CronTaskView, children: readonly TaskVi
     wakeAt = next;
     if (due.mostRecent !== undefined) {
       const name = NAMES.cronTaskChild(cronTask.name, Math.floor(due.mostRecent / 1000));
-      const deadline = spec.startingDeadlineSeconds === undefined ? undefined : due.mostRecent + spec.startingDeadlineSeconds * 1000;
+      // The first instant at which the run is too late (more than startingDeadlineSeconds after its due time).
+      const missedFrom = spec.startingDeadlineSeconds === undefined ? undefined : due.mostRecent + spec.startingDeadlineSeconds * 1000 + 1;
       const policy = spec.concurrencyPolicy ?? DEFAULTS.cronConcurrencyPolicy;
       if (names.has(name)) {
         // Created before a restart, which also lost the status write that would have counted it.
         lastScheduleTime = due.mostRecent;
         created++;
-      } else if (deadline !== undefined && now > deadline) {
+      } else if (missedFrom !== undefined && now >= missedFrom) {
         ready = readyCondition('True', CRONTASK_REASONS.missedDeadline, `The run due at ${iso(due.mostRecent)} missed startingDeadlineSeconds (${spec.startingDeadlineSeconds}); waiting for the next due time`);
       } else if (names.size >= maxRetained) {
-        wakeAt = earliest(wakeAt, deadline);
+        wakeAt = earliest(wakeAt, missedFrom);
       } else if (active.length > 0 && policy === 'Forbid') {
         ready = readyCondition('True', CRONTASK_REASONS.activeTaskExists, `concurrencyPolicy Forbid: the run due at ${iso(due.mostRecent)} waits for ${[...active].sort().join(', ')} to finish`);
-        wakeAt = earliest(wakeAt, deadline);
+        wakeAt = earliest(wakeAt, missedFrom);
       } else {
+        // A Task triggered in this decision is not among `children`: it is newer than the run and is not stopped.
         if (policy === 'Replace') writes.push(...stopWrites(cronTask, children, active));
         create(name);
         lastScheduleTime = due.mostRecent;
       }
     }
-    // At the limit the condition says so even before the next run is due: it also explains an ignored trigger.
-    ready ??= names.size >= maxRetained
-      ? readyCondition('False', CRONTASK_REASONS.maxRetainedTasksReached, `${names.size} child Tasks exist and maxRetainedTasks is ${maxRetained}: no Task is created until cleanup deletes some`)
-      : readyCondition('True', CRONTASK_REASONS.scheduled, 'Waiting for the next due time');
   }
 
-  const status = statusPatch(cronTask, children, { lastScheduleTime, next, active, created, ready }, now);
+  // Unless invalid or suspended: at the limit the condition says so even before the next run is due (it also explains
+  // an ignored trigger).
+  const readyNow: ConditionContent = ready ?? (names.size >= maxRetained
+    ? readyCondition('False', CRONTASK_REASONS.maxRetainedTasksReached, `${names.size} child Tasks exist and maxRetainedTasks is ${maxRetained}: no Task is created until cleanup deletes some`)
+    : readyCondition('True', CRONTASK_REASONS.scheduled, 'Waiting for the next due time'));
+
+  const status = statusPatch(cronTask, children, { lastScheduleTime, next, active, created, ready: readyNow }, now);
   if (status) writes.push({ kind: 'patchCronTaskStatus', namespace: cronTask.namespace, name: cronTask.name, status });
   return { writes, wakeAt };
 }

@@ -54,7 +54,7 @@ export interface DueTimes {
 export function dueTimes(schedule: CronSchedule, since: EpochMs, now: EpochMs): DueTimes {
   let mostRecent: EpochMs | undefined;
   let cursor = since;
-  for (let step = 0; step < 0; step++) {
+  for (let step = 0; step < MAX_FORWARD_STEPS; step++) {
     const t = parse(schedule, cursor).next().getTime();
     if (t > now) return { mostRecent, next: t };
     mostRecent = cursor = t;

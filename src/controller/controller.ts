@@ -1,0 +1,475 @@
+/**
+ * The runtime controller: watches Tasks, Agents, CronTasks, the server Deployments and the task pods; turns every
+ * change into a key on a work queue; each reconcile reads the current state from the caches (and, for a task pod, a
+ * live GET), asks the pure decision core what to write, and writes it. Level-triggered: a reconcile never trusts the
+ * event that woke it, and running it twice writes nothing the second time.
+ */
+import { randomBytes } from 'crypto';
+import * as os from 'os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { API_VERSION, CONDITIONS, DEFAULTS, LABELS, NAMES } from '../api';
+import {
+  Decision,
+  TaskView,
+  admitQueuedTasks,
+  admitTemplateTasks,
+  decideCleanup,
+  decideCronTask,
+  decideStandby,
+  decideTaskFromPod,
+  holdTasksForMissingReference,
+  isFinished,
+  isWaiting,
+} from './decide';
+import { HealthServer } from './health';
+import { ExecutionContext, MissingPodTemplate, WriteExecutor } from './kube/executor';
+import { LeaderElector } from './kube/leader';
+import { Rest, isConflict, isNotFound, paths } from './kube/rest';
+import { Obj, mergeConditions, ms, rfc3339, toAgentView, toCronTaskView, toPodView, toTaskView } from './kube/views';
+import { Watcher } from './kube/watcher';
+import { Logger, createLogger } from './log';
+import { ControllerMetrics } from './metrics';
+import { WorkQueue } from './workqueue';
+
+export interface ControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Namespace of the leader-election Lease. @default POD_NAMESPACE or kubeopencode-system */
+  readonly namespace?: string;
+  /** This replica's identity in the Lease. @default POD_NAME or hostname + random suffix */
+  readonly identity?: string;
+  /** @default true */
+  readonly leaderElection?: boolean;
+  /** How long a task pod may fail to start before its Task fails. @default 300 */
+  readonly podStartGraceSeconds?: number;
+  readonly log?: Logger;
+  readonly metrics?: ControllerMetrics;
+  /** The clock (tests use a fake one). @default Date.now */
+  readonly now?: () => number;
+  /** Reconciles running at once (different keys). @default 8 */
+  readonly concurrency?: number;
+  /** Port of /healthz, /readyz and /metrics; undefined: no server. */
+  readonly healthPort?: number;
+}
+
+const CLUSTER_KEY = 'cleanup';
+
+export class Controller {
+  public readonly rest: Rest;
+  public readonly metrics: ControllerMetrics;
+  private readonly log: Logger;
+  private readonly queue: WorkQueue;
+  private readonly executor: WriteExecutor;
+  private readonly now: () => number;
+  private readonly tasks: Watcher<Obj>;
+  private readonly agents: Watcher<Obj>;
+  private readonly templates: Watcher<Obj>;
+  private readonly cronTasks: Watcher<Obj>;
+  private readonly pods: Watcher<Obj>;
+  private readonly deployments: Watcher<Obj>;
+  private readonly podTemplates: Watcher<Obj>;
+  private readonly configs: Watcher<Obj>;
+  private readonly elector?: LeaderElector;
+  private readonly health?: HealthServer;
+  private synced = false;
+  private leading = false;
+  /** Agents whose server password Secret is known to exist (an optimisation only: a restart checks again). */
+  private readonly authEnsured = new Set<string>();
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.log = opts.log ?? createLogger();
+    this.metrics = opts.metrics ?? new ControllerMetrics();
+    this.now = opts.now ?? Date.now;
+    this.rest = new Rest(opts.kubeConfig, { onWrite: (verb, p) => this.metrics.apiWrites.inc({ verb, resource: resourceOf(p) }) });
+    this.executor = new WriteExecutor(this.rest);
+    this.queue = new WorkQueue((key) => this.reconcile(key), {
+      concurrency: opts.concurrency ?? 8,
+      onError: (key, err) => {
+        this.metrics.reconcileErrors.inc({ kind: key.split('/')[0] });
+        if (isConflict(err)) this.log.debug({ key }, 'conflict; deciding again');
+        else this.log.warn({ key, err: String((err as Error)?.message ?? err) }, 'reconcile failed; retrying');
+      },
+      baseDelayMs: 20,
+    });
+    const kc = opts.kubeConfig;
+    const w = (path: string, onEvent: (type: string, o: Obj) => void, selector?: string) =>
+      new Watcher<Obj>(kc, this.rest, path, (type, o) => onEvent(type, o), this.log, selector);
+    this.tasks = w(paths.cr('tasks'), (type, t) => this.onTask(type, t));
+    this.agents = w(paths.cr('agents'), (_t, a) => this.queue.add(key('agent', a)));
+    this.templates = w(paths.cr('agenttemplates'), (_t, t) => this.onTemplate(t));
+    this.cronTasks = w(paths.cr('crontasks'), (_t, c) => this.queue.add(key('crontask', c)));
+    this.pods = w(paths.core('pods'), (_t, p) => {
+      const task = p.metadata?.labels?.[LABELS.task];
+      if (task) this.queue.add(`task/${p.metadata.namespace}/${task}`);
+    }, LABELS.task);
+    this.deployments = w(paths.apps('deployments'), (_t, d) => {
+      const agent = d.metadata?.labels?.[LABELS.agent];
+      if (agent) this.queue.add(`agent/${d.metadata.namespace}/${agent}`);
+    }, `${LABELS.component}=server`);
+    this.podTemplates = w(paths.core('podtemplates'), () => undefined, `${LABELS.component}=task`);
+    this.configs = w(paths.cr('kubeopencodeconfigs'), () => this.queue.add(CLUSTER_KEY));
+    if (opts.leaderElection ?? true) {
+      this.elector = new LeaderElector(this.rest, {
+        namespace: opts.namespace ?? process.env.POD_NAMESPACE ?? 'kubeopencode-system',
+        name: 'kubeopencode-controller',
+        identity: opts.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${randomBytes(4).toString('hex')}`,
+      }, this.log, {
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: () => this.stopLeading(),
+      });
+    }
+    if (opts.healthPort !== undefined) {
+      this.health = new HealthServer(this.metrics.registry, () => this.synced);
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Starts the caches; reconciles begin once this replica leads (at once without leader election). */
+  async start(): Promise<void> {
+    if (this.health) await this.health.listen(this.opts.healthPort!);
+    const all = [this.tasks, this.agents, this.templates, this.cronTasks, this.pods, this.deployments, this.podTemplates, this.configs];
+    await Promise.all(all.map((x) => x.start()));
+    await Promise.all(all.map((x) => x.synced));
+    this.synced = true;
+    this.log.info('caches synced');
+    if (this.elector) this.elector.start();
+    else this.startLeading();
+  }
+
+  async stop(): Promise<void> {
+    this.queue.stop();
+    this.leading = false;
+    await this.elector?.stop();
+    await Promise.all([this.tasks, this.agents, this.templates, this.cronTasks, this.pods, this.deployments, this.podTemplates, this.configs].map((x) => x.stop()));
+    await this.health?.close();
+    this.rest.close();
+  }
+
+  /** Resolves when no reconcile is queued or running (tests, benchmarks). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private startLeading(): void {
+    this.leading = true;
+    this.metrics.isLeader.set(1);
+    // everything is level-triggered: one pass over all objects catches up with whatever happened before
+    for (const a of this.agents.list()) this.queue.add(key('agent', a));
+    for (const t of this.tasks.list()) this.queue.add(key('task', t));
+    for (const c of this.cronTasks.list()) this.queue.add(key('crontask', c));
+    this.queue.add(CLUSTER_KEY);
+  }
+
+  private stopLeading(): void {
+    this.leading = false;
+    this.metrics.isLeader.set(0);
+  }
+
+  private onTask(type: string, t: Obj): void {
+    const ns = t.metadata.namespace;
+    this.queue.add(key('task', t));
+    // a Task arriving, finishing or going away changes its Agent's admission and standby
+    if (t.spec?.agentRef?.name) this.queue.add(`agent/${ns}/${t.spec.agentRef.name}`);
+    const cron = t.metadata.labels?.[LABELS.cronTask];
+    if (cron) this.queue.add(`crontask/${ns}/${cron}`);
+    if (type !== 'add' && isFinished(toTaskView(t))) this.queue.add(CLUSTER_KEY);
+  }
+
+  private onTemplate(tpl: Obj): void {
+    // template Tasks held for a missing template start once it exists
+    for (const t of this.tasks.list(tpl.metadata.namespace)) {
+      if (t.spec?.templateRef?.name === tpl.metadata.name) this.queue.add(key('task', t));
+    }
+  }
+
+  private async reconcile(k: string): Promise<void> {
+    if (!this.leading) return;
+    const [kind, ns, name] = k.split('/');
+    this.metrics.reconciles.inc({ kind });
+    try {
+      if (kind === 'agent') await this.reconcileAgent(ns, name);
+      else if (kind === 'task') await this.reconcileTask(ns, name);
+      else if (kind === 'crontask') await this.reconcileCronTask(ns, name);
+      else if (kind === CLUSTER_KEY) await this.reconcileCleanup();
+    } catch (e) {
+      if (isConflict(e)) {
+        // someone (often our own previous write, not yet in the cache) changed the object: decide again shortly
+        this.queue.addAt(k, this.now() + 25);
+        return;
+      }
+      throw e;
+    }
+  }
+
+  // ---- Agents: admission (serialized per Agent: this key runs one at a time), standby, scale, status ----------------
+
+  private async reconcileAgent(ns: string, name: string): Promise<void> {
+    const agent = this.agents.get(ns, name);
+    if (!agent) return;
+    const deployment = this.deployments.get(ns, NAMES.serverDeployment(name));
+    const taskObjs = this.tasks.list(ns).filter((t) => t.spec?.agentRef?.name === name);
+    const tasks = taskObjs.map(toTaskView);
+    const now = this.now();
+    const view = toAgentView(agent, deployment);
+
+    await this.ensureAgentBelongings(agent);
+
+    const admission = admitQueuedTasks(view, tasks, now);
+    this.countAdmissions(admission);
+    if (await this.run(`agent/${ns}/${name}`, admission)) return; // the written objects come back as events
+
+    const standby = decideStandby(view, tasks, now);
+    if (await this.run(`agent/${ns}/${name}`, standby)) return;
+
+    await this.scaleServer(agent, deployment);
+    await this.writeAgentStatus(agent, deployment);
+    const queued = tasks.filter((t) => isWaiting(t)).length;
+    this.metrics.queueDepth.set({ namespace: ns, agent: name }, queued);
+    this.metrics.running.set({ namespace: ns, agent: name }, tasks.filter((t) => t.status?.phase === 'Running').length);
+  }
+
+  /** Executes a decision; true when it wrote something. Schedules its wake-up. */
+  private async run(k: string, d: Decision): Promise<boolean> {
+    if (d.wakeAt !== undefined) this.queue.addAt(k, d.wakeAt);
+    if (d.writes.length === 0) return false;
+    try {
+      await this.executor.execute(d.writes, this.context());
+    } catch (e) {
+      if (e instanceof MissingPodTemplate) {
+        await this.failTask(e.task, 'PodCreationError', e.message);
+        return true;
+      }
+      throw e;
+    }
+    return true;
+  }
+
+  private context(): ExecutionContext {
+    return {
+      objectOf: (kind, ns, name) =>
+        (kind === 'Task' ? this.tasks : kind === 'Agent' ? this.agents : this.cronTasks).get(ns, name),
+      podTemplate: async (ns, name) => this.podTemplates.get(ns, name) ?? this.rest.tryGet(paths.core('podtemplates', ns, name)),
+    };
+  }
+
+  private countAdmissions(d: Decision): void {
+    for (const w of d.writes) {
+      if (w.kind !== 'patchTaskStatus') continue;
+      if (w.status.phase === 'Running') this.metrics.admissions.inc({ outcome: 'Started' });
+      const q = w.status.conditions?.find((c) => c.type === CONDITIONS.queued && c.status === 'True');
+      if (w.status.phase === 'Queued' && q) this.metrics.admissions.inc({ outcome: q.reason });
+    }
+  }
+
+  /**
+   * Owner references on what synth made for the Agent (uids exist only in the cluster, so synth cannot write them),
+   * so deleting the Agent garbage-collects them; and the server password Secret, created once with a random password.
+   */
+  private async ensureAgentBelongings(agent: Obj): Promise<void> {
+    const { namespace: ns, name, uid } = agent.metadata;
+    const owner = { apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: false, blockOwnerDeletion: false };
+    const deployment = this.deployments.get(ns, NAMES.serverDeployment(name));
+    const owned = (o: Obj | undefined) => !o || (o.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === uid);
+    if (deployment && !owned(deployment)) {
+      // the Deployment is marked last: it is what the cache shows, so this repeats until everything is owned. An object
+      // not applied yet (kubectl and GitOps tools apply one by one) is retried shortly.
+      const targets = [
+        paths.core('services', ns, NAMES.service(name)),
+        paths.core('configmaps', ns, NAMES.contextConfigMap(name)),
+        paths.core('podtemplates', ns, NAMES.agentTaskPodTemplate(name)),
+        ...(agent.spec?.persistence?.sessions ? [paths.core('persistentvolumeclaims', ns, NAMES.sessionsPvc(name))] : []),
+        ...(agent.spec?.persistence?.workspace ? [paths.core('persistentvolumeclaims', ns, NAMES.workspacePvc(name))] : []),
+      ];
+      let missing = 0;
+      for (const p of targets) {
+        const o = await this.rest.tryGet(p);
+        if (!o) missing++;
+        else if (!owned(o)) await this.rest.patch(p, { metadata: { resourceVersion: o.metadata.resourceVersion, ownerReferences: [...(o.metadata.ownerReferences ?? []), owner] } });
+      }
+      if (missing > 0) {
+        this.queue.addAt(`agent/${ns}/${name}`, this.now() + 2000);
+      } else {
+        await this.rest.patch(paths.apps('deployments', ns, deployment.metadata.name), {
+          metadata: { resourceVersion: deployment.metadata.resourceVersion, ownerReferences: [...(deployment.metadata.ownerReferences ?? []), owner] },
+        });
+      }
+    }
+    const auth = agent.spec?.serverAuth;
+    if (auth?.enabled === false || this.authEnsured.has(uid)) return;
+    const secretName = auth?.secretRef?.name ?? NAMES.serverAuthSecret(name);
+    const secretKey = auth?.secretRef?.key ?? DEFAULTS.serverAuthKey;
+    const existing = await this.rest.tryGet(paths.core('secrets', ns, secretName));
+    if (!existing) {
+      try {
+        await this.rest.create(paths.core('secrets', ns), {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'Opaque',
+          metadata: { name: secretName, namespace: ns, labels: { [LABELS.agent]: name, [LABELS.managedBy]: 'kubeopencode-controller' }, ownerReferences: [owner] },
+          data: { [secretKey]: Buffer.from(randomBytes(24).toString('base64url')).toString('base64') },
+        });
+        this.log.info({ agent: `${ns}/${name}`, secret: secretName }, 'created the server password Secret');
+      } catch (e) {
+        if (!isConflict(e)) throw e;
+      }
+    }
+    this.authEnsured.add(uid);
+  }
+
+  /** spec.suspend is the one switch: 0 replicas when suspended, 1 otherwise (PVCs and Service stay). */
+  private async scaleServer(agent: Obj, deployment: Obj | undefined): Promise<void> {
+    if (!deployment) return;
+    const want = agent.spec?.suspend ? 0 : 1;
+    if ((deployment.spec?.replicas ?? 1) === want) return;
+    await this.rest.patch(paths.apps('deployments', deployment.metadata.namespace, deployment.metadata.name), {
+      metadata: { resourceVersion: deployment.metadata.resourceVersion },
+      spec: { replicas: want },
+    });
+    this.log.info({ agent: `${agent.metadata.namespace}/${agent.metadata.name}`, replicas: want }, want ? 'resumed the server' : 'suspended the server');
+  }
+
+  private async writeAgentStatus(agent: Obj, deployment: Obj | undefined): Promise<void> {
+    const { namespace: ns, name } = agent.metadata;
+    const port = agent.spec?.port ?? DEFAULTS.port;
+    const ready = (deployment?.status?.readyReplicas ?? 0) > 0;
+    const suspended = agent.spec?.suspend === true;
+    const available = (deployment?.status?.conditions ?? []).find((c: Obj) => c.type === 'Available');
+    const progressing = (deployment?.status?.conditions ?? []).find((c: Obj) => c.type === 'Progressing');
+    const now = this.now();
+    const cond = (type: string, status: boolean, reason: string, message: string) => {
+      const prev = (agent.status?.conditions ?? []).find((c: Obj) => c.type === type);
+      const s = status ? 'True' : 'False';
+      return { type, status: s as 'True' | 'False', reason, message, lastTransitionTime: prev && prev.status === s ? ms(prev.lastTransitionTime)! : now };
+    };
+    const serverReady = !deployment
+      ? cond(CONDITIONS.serverReady, false, 'DeploymentMissing', `Deployment ${NAMES.serverDeployment(name)} does not exist`)
+      : suspended
+        ? cond(CONDITIONS.serverReady, false, 'Suspended', 'The server is scaled to 0 (spec.suspend)')
+        : ready
+          ? cond(CONDITIONS.serverReady, true, 'Ready', `${deployment.status.readyReplicas} ready replica(s)`)
+          : cond(CONDITIONS.serverReady, false, 'NotReady', 'The server has no ready replica yet');
+    const healthy = progressing?.reason === 'ProgressDeadlineExceeded'
+      ? cond(CONDITIONS.serverHealthy, false, 'ProgressDeadlineExceeded', progressing.message ?? 'The rollout is stuck')
+      : available?.status === 'False' && !suspended
+        ? cond(CONDITIONS.serverHealthy, false, 'Unavailable', available.message ?? 'The Deployment is not available')
+        : cond(CONDITIONS.serverHealthy, true, suspended ? 'Suspended' : 'Healthy', suspended ? 'Suspended' : 'The Deployment is available');
+    const desired: Obj = {
+      observedGeneration: agent.metadata.generation,
+      deploymentName: NAMES.serverDeployment(name),
+      serviceName: NAMES.service(name),
+      url: NAMES.serverUrl(name, ns, port),
+      ready,
+      suspended,
+    };
+    const s = agent.status ?? {};
+    const changedField = Object.entries(desired).some(([k, v]) => s[k] !== v);
+    const changedCond = [serverReady, healthy].some((c) => {
+      const prev = (s.conditions ?? []).find((x: Obj) => x.type === c.type);
+      return !prev || prev.status !== c.status || prev.reason !== c.reason || prev.message !== c.message;
+    });
+    if (!changedField && !changedCond) return;
+    await this.rest.patch(`${paths.cr('agents', ns, name)}/status`, {
+      metadata: { resourceVersion: agent.metadata.resourceVersion },
+      status: { ...desired, conditions: mergeConditions(s.conditions, [serverReady, healthy], agent.metadata.generation) },
+    });
+  }
+
+  // ---- Tasks ---------------------------------------------------------------------------------------------------------
+
+  private async reconcileTask(ns: string, name: string): Promise<void> {
+    const task = this.tasks.get(ns, name);
+    if (!task) return;
+    const view = toTaskView(task);
+    const k = `task/${ns}/${name}`;
+    const now = this.now();
+    if (isFinished(view)) {
+      this.recordFinished(task);
+      return;
+    }
+    const agentName = task.spec?.agentRef?.name;
+    const templateName = task.spec?.templateRef?.name;
+    if (isWaiting(view)) {
+      const exists = agentName ? !!this.agents.get(ns, agentName) : !!this.templates.get(ns, templateName);
+      if (!exists) {
+        await this.run(k, holdTasksForMissingReference([view], now));
+        return;
+      }
+      // agentRef Tasks are admitted by their Agent's key (serialized); a stop before the start is handled here
+      if (templateName && (await this.run(k, admitTemplateTasks([view], now)))) return;
+    }
+    const pod = view.status?.phase === 'Running'
+      ? await this.rest.tryGet(paths.core('pods', ns, NAMES.taskPod(name)))
+      : undefined;
+    await this.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, this.opts.podStartGraceSeconds ?? 300));
+  }
+
+  private readonly counted = new Set<string>();
+
+  private recordFinished(task: Obj): void {
+    const uid = task.metadata.uid;
+    if (this.counted.has(uid)) return;
+    this.counted.add(uid);
+    const reason = (task.status?.conditions ?? []).find((c: Obj) => c.status === (task.status.phase === 'Failed' ? 'False' : 'True') && c.type !== CONDITIONS.queued)?.reason ?? '';
+    this.metrics.tasks.inc({ phase: task.status.phase, reason });
+    const start = ms(task.status.startTime);
+    const end = ms(task.status.completionTime);
+    if (start && end) this.metrics.taskDuration.observe({ phase: task.status.phase }, (end - start) / 1000);
+  }
+
+  private async failTask(task: Obj, reason: string, message: string): Promise<void> {
+    const now = this.now();
+    await this.rest.patch(`${paths.cr('tasks', task.metadata.namespace, task.metadata.name)}/status`, {
+      metadata: { uid: task.metadata.uid, resourceVersion: task.metadata.resourceVersion },
+      status: {
+        phase: 'Failed',
+        completionTime: rfc3339(now),
+        conditions: mergeConditions(task.status?.conditions, [{ type: CONDITIONS.ready, status: 'False', reason, message, lastTransitionTime: now }], task.metadata.generation),
+      },
+    });
+  }
+
+  // ---- CronTasks and cleanup -----------------------------------------------------------------------------------------
+
+  private async reconcileCronTask(ns: string, name: string): Promise<void> {
+    const ct = this.cronTasks.get(ns, name);
+    if (!ct) return;
+    const children = this.tasks.list(ns).filter((t) => t.metadata.labels?.[LABELS.cronTask] === name).map(toTaskView);
+    if (await this.run(`crontask/${ns}/${name}`, decideCronTask(toCronTaskView(ct), children, this.now()))) return;
+    await this.mirrorCronJobSuspend(ct);
+  }
+
+  /** spec.suspend of the CronTask is mirrored onto its CronJob, so a suspended CronTask fires no job either. */
+  private async mirrorCronJobSuspend(ct: Obj): Promise<void> {
+    const p = paths.batch('cronjobs', ct.metadata.namespace, ct.metadata.name);
+    const job = await this.rest.tryGet(p);
+    const want = ct.spec?.suspend === true;
+    if (!job || (job.spec?.suspend === true) === want) return;
+    await this.rest.patch(p, { metadata: { resourceVersion: job.metadata.resourceVersion }, spec: { suspend: want } });
+  }
+
+  private async reconcileCleanup(): Promise<void> {
+    const config = this.configs.get(undefined, 'cluster');
+    const policy = config?.spec?.cleanup;
+    if (!policy) return;
+    const byNs = new Map<string, TaskView[]>();
+    for (const t of this.tasks.list()) {
+      const v = toTaskView(t);
+      byNs.set(v.namespace, [...(byNs.get(v.namespace) ?? []), v]);
+    }
+    for (const tasks of byNs.values()) await this.run(CLUSTER_KEY, decideCleanup(tasks, policy, this.now()));
+  }
+}
+
+function key(kind: string, o: Obj): string {
+  return `${kind}/${o.metadata.namespace}/${o.metadata.name}`;
+}
+
+function resourceOf(p: string): string {
+  const parts = p.split('?')[0].split('/');
+  const i = parts.indexOf('namespaces');
+  return (i >= 0 ? parts[i + 2] : parts[parts.length - 1]) + (p.includes('/status') ? '/status' : '');
+}
+
+export { isNotFound };

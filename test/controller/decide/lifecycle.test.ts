@@ -1,0 +1,267 @@
+/**
+ * The Task lifecycle end to end on a model cluster with a fake clock: Tasks arrive, time passes, pods run, end,
+ * vanish or get stuck, users stop Tasks and suspend the Agent, and the controller decides in any order, crashing
+ * after any write. Invariants are checked at every write; at the end the queue is drained by events and wakeAt alone.
+ */
+import fc from 'fast-check';
+import { CONDITIONS, REASONS } from '../../../src/api';
+import {
+  admitQueuedTasks,
+  admitTemplateTasks,
+  byQueueOrder,
+  decideTaskFromPod,
+  isFinished,
+  isStopRequested,
+  isWaiting,
+  type AgentView,
+  type Decision,
+  type Write,
+} from '../../../src/controller/decide';
+import { maxStartsInAnyWindow, minutes, ModelCluster, seconds, T0 } from './cluster-model';
+import { agentView, NS } from './fixtures';
+
+const GRACE_SECONDS = 120;
+const AGENT_KEY = `${NS}/agent`;
+
+type Command =
+  | { kind: 'create'; template: boolean; timeout?: string }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'podRuns' | 'podSucceeds' | 'podFails' | 'podVanishes' | 'podStuck' | 'stop'; pick: number }
+  | { kind: 'suspend' | 'ready'; value: boolean }
+  | { kind: 'decideAdmission'; crashAfter?: number }
+  | { kind: 'decideTask'; pick: number; crashAfter?: number };
+
+/** Half of the decisions crash after one of their first writes. */
+const crashArb = fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined, freq: 2 });
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant('create' as const), template: fc.boolean(), timeout: fc.option(fc.constantFrom('90s', '10m'), { nil: undefined }) }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: minutes(5) }) }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constantFrom('podRuns' as const, 'podSucceeds' as const, 'podFails' as const, 'podVanishes' as const, 'podStuck' as const, 'stop' as const), pick: fc.nat() }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constantFrom('suspend' as const, 'ready' as const), value: fc.boolean() }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('decideAdmission' as const), crashAfter: crashArb }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('decideTask' as const), pick: fc.nat(), crashAfter: crashArb }), weight: 6 },
+);
+
+const limitsArb = fc
+  .record({
+    maxConcurrentTasks: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+    quota: fc.option(fc.record({ maxTaskStarts: fc.integer({ min: 1, max: 3 }), windowSeconds: fc.integer({ min: 60, max: 300 }) }), { nil: undefined }),
+  })
+  .filter((l) => l.maxConcurrentTasks !== undefined || l.quota !== undefined);
+
+class Crash extends Error {}
+
+/** The controller: every decision reads the model afresh; nothing is remembered between calls. */
+class Controller {
+  readonly wakeAts: number[] = [];
+  writes = 0;
+  constructor(private readonly model: ModelCluster) {}
+
+  /** Applies a decision; `budget` is how many more writes happen before the crash. Returns the remaining budget. */
+  private apply(decision: Decision, budget: number, again: () => Decision): number {
+    for (const w of decision.writes) {
+      if (budget-- <= 0) throw new Crash();
+      this.model.apply(w);
+      this.writes++;
+    }
+    if (decision.wakeAt !== undefined) {
+      expect(decision.wakeAt).toBeGreaterThan(this.model.now); // a timer for now would spin
+      this.wakeAts.push(decision.wakeAt);
+    }
+    // Idempotence: the same decision on the state it produced writes nothing.
+    expect(again().writes).toEqual([]);
+    return budget;
+  }
+
+  decideAdmission(budget = Infinity): number {
+    const m = this.model;
+    const admit = () => admitQueuedTasks(m.agents.get(AGENT_KEY)!, m.taskList(), m.now);
+    budget = this.apply(admit(), budget, admit);
+    const template = () => admitTemplateTasks(m.taskList(), m.now);
+    return this.apply(template(), budget, template);
+  }
+
+  decideTask(name: string, budget = Infinity): number {
+    const m = this.model;
+    const decide = () => decideTaskFromPod(m.task(NS, name)!, m.pod(NS, `${name}-pod`), m.now, GRACE_SECONDS);
+    return this.apply(decide(), budget, decide);
+  }
+
+  /** Decides everything until nothing changes any more: each write is a watch event that triggers the others. */
+  decideAll(): void {
+    for (let pass = 0; pass < 20; pass++) {
+      const before = this.writes;
+      this.decideAdmission();
+      for (const t of this.model.taskList().sort(byQueueOrder)) this.decideTask(t.name);
+      if (this.writes === before) return;
+    }
+    throw new Error('decisions do not converge');
+  }
+
+  run(command: Command): void {
+    try {
+      if (command.kind === 'decideAdmission') this.decideAdmission(command.crashAfter);
+      if (command.kind === 'decideTask') {
+        const tasks = this.model.taskList().filter((t) => !isFinished(t)).sort(byQueueOrder);
+        if (tasks.length) this.decideTask(tasks[command.pick % tasks.length].name, command.crashAfter);
+      }
+    } catch (e) {
+      if (!(e instanceof Crash)) throw e;
+    }
+  }
+}
+
+function world(command: Command, model: ModelCluster, created: { n: number }): void {
+  const tasks = model.taskList().sort(byQueueOrder);
+  const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length ? list[n % list.length] : undefined);
+  const agent = model.agents.get(AGENT_KEY)!;
+  switch (command.kind) {
+    case 'create': {
+      const name = `t${String(created.n++).padStart(2, '0')}`;
+      const spec = command.template ? { templateRef: { name: 'tmpl' } } : { agentRef: { name: 'agent' } };
+      model.addTask({ namespace: NS, name, spec: { ...spec, timeout: command.timeout } });
+      return;
+    }
+    case 'advance':
+      model.now += command.ms;
+      return;
+    case 'suspend':
+      model.agents.set(AGENT_KEY, { ...agent, spec: { ...agent.spec, suspend: command.value } });
+      return;
+    case 'ready':
+      model.agents.set(AGENT_KEY, { ...agent, status: { ...agent.status, ready: command.value } });
+      return;
+    case 'decideAdmission':
+    case 'decideTask':
+      return; // the controller's part
+    case 'stop': {
+      const t = pick(tasks.filter((x) => !isFinished(x)), command.pick);
+      if (t) model.setTask({ ...t, annotations: { ...t.annotations, 'kubeopencode.io/stop': 'true' } });
+      return;
+    }
+    default: {
+      // Pods of Tasks that recorded them: a pod deleted before its Task recorded it would be re-created (see report).
+      const pods = [...model.pods.values()].filter((p) => model.task(NS, p.name.replace(/-pod$/, ''))?.status?.podName === p.name);
+      const pod = pick(pods.filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed'), command.pick);
+      if (!pod) return;
+      if (command.kind === 'podVanishes') model.deletePod(NS, pod.name);
+      if (command.kind === 'podRuns') model.setPod(NS, { ...pod, phase: 'Running', containerStatuses: [{ name: 'agent', state: {} }] });
+      if (command.kind === 'podSucceeds') model.setPod(NS, { ...pod, phase: 'Succeeded', containerStatuses: [{ name: 'agent', state: { terminated: { exitCode: 0 } } }] });
+      if (command.kind === 'podFails') model.setPod(NS, { ...pod, phase: 'Failed', containerStatuses: [{ name: 'agent', state: { terminated: { exitCode: 1, reason: 'Error' } } }] });
+      if (command.kind === 'podStuck') model.setPod(NS, { ...pod, phase: 'Pending', containerStatuses: [{ name: 'agent', state: { waiting: { reason: 'ImagePullBackOff' } } }] });
+    }
+  }
+}
+
+/** Invariants at the moment of every write that starts a Task. */
+function checkStart(agent: AgentView, model: ModelCluster, w: Write): void {
+  if (w.kind !== 'patchTaskStatus' || w.status.phase !== 'Running') return;
+  const task = model.task(w.namespace, w.name)!;
+  expect(model.starts.some((s) => s.task === w.name)).toBe(false); // starts nothing twice
+  if (!task.spec.agentRef) return;
+  const mine = model.taskList().filter((t) => t.spec.agentRef?.name === agent.name);
+  const max = agent.spec.maxConcurrentTasks;
+  if (max !== undefined) expect(mine.filter((t) => t.status?.phase === 'Running').length).toBeLessThan(max);
+  // FIFO: no eligible Task that is older waits while this one starts.
+  const olderWaiting = mine.filter((t) => t.name !== task.name && isWaiting(t) && !isStopRequested(t) && byQueueOrder(t, task) < 0);
+  expect(olderWaiting.map((t) => t.name)).toEqual([]);
+}
+
+describe('Task lifecycle on a model cluster (random event orders, crashes between any two writes)', () => {
+  test('capacity, quota, FIFO and exactly-once hold at every step, and the queue always drains', () => {
+    fc.assert(
+      fc.property(limitsArb, fc.array(commandArb, { minLength: 10, maxLength: 80, size: 'medium' }), (limits, commands) => {
+        const model = new ModelCluster(T0);
+        const agentSpec = { maxConcurrentTasks: limits.maxConcurrentTasks, quota: limits.quota };
+        model.agents.set(AGENT_KEY, agentView({ spec: agentSpec }));
+        model.onWrite = (w, m) => checkStart(m.agents.get(AGENT_KEY)!, m, w);
+        const controller = new Controller(model);
+        const created = { n: 0 };
+
+        const checkAlways = () => {
+          const running = model.taskList().filter((t) => t.spec.agentRef && t.status?.phase === 'Running').length;
+          if (limits.maxConcurrentTasks !== undefined) expect(running).toBeLessThanOrEqual(limits.maxConcurrentTasks);
+          if (limits.quota) {
+            const agentStarts = model.starts.filter((s) => model.task(NS, s.task)?.spec.agentRef);
+            expect(maxStartsInAnyWindow(agentStarts, limits.quota.windowSeconds * 1000)).toBeLessThanOrEqual(limits.quota.maxTaskStarts);
+          }
+          expect(new Set(model.podCreations).size).toBe(model.podCreations.length);
+        };
+
+        for (const command of commands) {
+          world(command, model, created);
+          controller.run(command);
+          checkAlways();
+        }
+
+        // Drain: the Agent resumes and becomes ready; from here on only events (a pod ending) and wakeAt move things.
+        const agent = model.agents.get(AGENT_KEY)!;
+        model.agents.set(AGENT_KEY, { ...agent, spec: { ...agent.spec, suspend: false }, status: { ...agent.status, ready: true } });
+        for (let round = 0; round < 500; round++) {
+          controller.wakeAts.length = 0;
+          controller.decideAll();
+          checkAlways();
+          if (model.taskList().every(isFinished)) break;
+          const live = [...model.pods.values()].filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' && p.containerStatuses?.[0]?.state?.waiting === undefined);
+          for (const pod of live) model.setPod(NS, { ...pod, phase: 'Succeeded' }); // events
+          if (live.length) continue;
+          const wake = Math.min(...controller.wakeAts.filter((t) => t > model.now));
+          expect(Number.isFinite(wake)).toBe(true); // otherwise the queue is stuck with nothing to wake it
+          model.now = wake;
+        }
+        expect(model.taskList().filter((t) => !isFinished(t)).map((t) => t.name)).toEqual([]);
+
+        // Nothing lost: every Task either ran (exactly once) or was stopped before it started.
+        for (const t of model.taskList()) {
+          const ran = model.starts.filter((s) => s.task === t.name).length;
+          const stoppedEarly = t.status?.conditions?.some((c) => c.type === CONDITIONS.stopped && c.reason === REASONS.userStopped) && t.status?.startTime === undefined;
+          expect(ran + (stoppedEarly ? 1 : 0)).toBe(1);
+          if (ran) expect(model.podCreations.filter((p) => p === `${t.name}-pod`).length).toBeLessThanOrEqual(1);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a stuck pod frees its slot after the grace period, and the next Task starts on that event', () => {
+    const model = new ModelCluster(T0);
+    model.agents.set(AGENT_KEY, agentView({ spec: { maxConcurrentTasks: 1 } }));
+    const controller = new Controller(model);
+    model.addTask({ namespace: NS, name: 'a', spec: { agentRef: { name: 'agent' } } });
+    model.now += seconds(1);
+    model.addTask({ namespace: NS, name: 'b', spec: { agentRef: { name: 'agent' } } });
+    controller.decideAll();
+    const podA = model.pod(NS, 'a-pod')!;
+    model.setPod(NS, { ...podA, phase: 'Pending', containerStatuses: [{ name: 'agent', state: { waiting: { reason: 'ImagePullBackOff' } } }] });
+    controller.wakeAts.length = 0;
+    controller.decideAll();
+    expect(model.task(NS, 'b')?.status?.phase).toBe('Queued');
+    model.now = Math.min(...controller.wakeAts);
+    expect(model.now).toBe(podA.creationTimestamp + seconds(GRACE_SECONDS));
+    controller.decideAll();
+    expect(model.task(NS, 'a')?.status).toMatchObject({ phase: 'Failed', conditions: [expect.objectContaining({ reason: 'ImagePullFailed' })] });
+    controller.decideAll();
+    expect(model.task(NS, 'b')?.status?.phase).toBe('Running');
+  });
+});
+
+describe('scripted crash scenarios', () => {
+  test('a crash between the ledger write and the Task write, then a late restart: the quota still holds', () => {
+    const model = new ModelCluster(T0);
+    model.agents.set(AGENT_KEY, agentView({ spec: { quota: { maxTaskStarts: 1, windowSeconds: 300 } } }));
+    const controller = new Controller(model);
+    model.addTask({ namespace: NS, name: 'a', spec: { agentRef: { name: 'agent' } } });
+    controller.run({ kind: 'decideAdmission', crashAfter: 1 });
+    expect(model.task(NS, 'a')?.status?.phase).toBeUndefined();
+    model.now += seconds(200);
+    model.addTask({ namespace: NS, name: 'b', spec: { agentRef: { name: 'agent' } } });
+    controller.decideAll();
+    expect(model.task(NS, 'a')?.status?.phase).toBe('Running');
+    expect(model.task(NS, 'b')?.status?.phase).toBe('Queued');
+    controller.wakeAts.length = 0;
+    controller.decideAll();
+    model.now = Math.min(...controller.wakeAts);
+    controller.decideAll();
+    expect(maxStartsInAnyWindow(model.starts, seconds(300))).toBe(1);
+  });
+});

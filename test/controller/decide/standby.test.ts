@@ -1,0 +1,157 @@
+import fc from 'fast-check';
+import { CONDITIONS, REASONS } from '../../../src/api';
+import { decideStandby, findCondition, isActive, type AgentView, type Decision, type TaskView } from '../../../src/controller/decide';
+import { minutes, ModelCluster, T0 } from './cluster-model';
+import { agentView, NS, taskView } from './fixtures';
+
+const standbyAgent = (overrides: Partial<AgentView> = {}) => agentView({ spec: { standby: { idleTimeout: '30m' } }, ...overrides });
+const done = (name: string, completionTime: number): TaskView => taskView(name, { status: { phase: 'Completed', startTime: completionTime - 1000, completionTime } });
+const specWrite = (d: Decision) => d.writes.find((w) => w.kind === 'patchAgentSpec');
+const statusWrite = (d: Decision) => {
+  const w = d.writes.find((x) => x.kind === 'patchAgentStatus');
+  return w?.kind === 'patchAgentStatus' ? w.status : undefined;
+};
+const suspendedCondition = (d: Decision) => statusWrite(d)?.conditions?.find((c) => c.type === CONDITIONS.suspended);
+
+describe('Standby (automatic suspend/resume)', () => {
+  test('all Tasks complete → the idle timer starts (status.idleSince = when the last one ended)', () => {
+    const d = decideStandby(standbyAgent(), [done('a', T0 - minutes(5)), done('b', T0 - minutes(2))], T0);
+    expect(statusWrite(d)?.idleSince).toBe(T0 - minutes(2));
+    expect(specWrite(d)).toBeUndefined();
+    expect(d.wakeAt).toBe(T0 - minutes(2) + minutes(30));
+  });
+
+  test('after idleTimeout with no new Tasks → spec.suspend = true, condition Suspended/Standby', () => {
+    const agent = standbyAgent({ status: { ready: true, idleSince: T0 - minutes(30) } });
+    const d = decideStandby(agent, [done('a', T0 - minutes(30))], T0);
+    expect(d.writes.map((w) => w.kind)).toEqual(['patchAgentStatus', 'patchAgentSpec']); // the condition first: see standby.ts
+    expect(specWrite(d)).toEqual({ kind: 'patchAgentSpec', namespace: NS, name: 'agent', spec: { suspend: true } });
+    expect(suspendedCondition(d)).toMatchObject({ status: 'True', reason: REASONS.standby });
+    expect(decideStandby(agent, [], T0 - 1).writes.some((w) => w.kind === 'patchAgentSpec')).toBe(false);
+  });
+
+  test('a new Task arrives → spec.suspend = false, idleSince removed, condition Active', () => {
+    const agent = standbyAgent({ spec: { standby: { idleTimeout: '30m' }, suspend: true }, status: { idleSince: T0 - minutes(90) } });
+    const d = decideStandby(agent, [taskView('new')], T0);
+    expect(d.writes[0]).toEqual({ kind: 'patchAgentSpec', namespace: NS, name: 'agent', spec: { suspend: false } });
+    expect(statusWrite(d)?.idleSince).toBeNull();
+    expect(suspendedCondition(d)).toMatchObject({ status: 'False', reason: REASONS.active });
+  });
+
+  test('manual override: a manual suspend holds until a Task arrives; a manual resume restarts the idle timer', () => {
+    const suspended = { type: CONDITIONS.suspended, status: 'True' as const, reason: REASONS.standby, message: 'x', lastTransitionTime: T0 - minutes(60) };
+    const manual = standbyAgent({ spec: { standby: { idleTimeout: '30m' }, suspend: true }, status: { idleSince: T0 - minutes(60) } });
+    expect(specWrite(decideStandby(manual, [done('a', T0 - minutes(60))], T0))).toBeUndefined();
+    const resumed = standbyAgent({ status: { idleSince: T0 - minutes(60), conditions: [suspended] } });
+    const d = decideStandby(resumed, [done('a', T0 - minutes(60))], T0);
+    expect(specWrite(d)).toBeUndefined(); // not suspended again at once
+    expect(statusWrite(d)?.idleSince).toBe(T0);
+    expect(d.wakeAt).toBe(T0 + minutes(30));
+  });
+
+  test('a Task being stopped does not keep the Agent awake', () => {
+    const stopping = taskView('s', { annotations: { 'kubeopencode.io/stop': 'true' }, status: { phase: 'Running', startTime: T0 - minutes(40) } });
+    const agent = standbyAgent({ status: { idleSince: T0 - minutes(31) } });
+    expect(specWrite(decideStandby(agent, [stopping], T0))).toMatchObject({ spec: { suspend: true } });
+  });
+});
+
+describe('Suspend without standby', () => {
+  test('condition Suspended True/UserRequested; Tasks never resume it; no idle timer', () => {
+    const agent = agentView({ spec: { suspend: true }, status: { idleSince: T0 - minutes(5) } });
+    const d = decideStandby(agent, [taskView('t')], T0);
+    expect(specWrite(d)).toBeUndefined();
+    expect(suspendedCondition(d)).toMatchObject({ status: 'True', reason: REASONS.userRequested });
+    expect(statusWrite(d)?.idleSince).toBeNull();
+    expect(d.wakeAt).toBeUndefined();
+  });
+
+  test('running normally: condition Suspended False/Active', () => {
+    expect(suspendedCondition(decideStandby(agentView(), [], T0))).toMatchObject({ status: 'False', reason: REASONS.active });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+type Command =
+  | { kind: 'arrive' }
+  | { kind: 'finish'; pick: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'userSuspend'; value: boolean }
+  | { kind: 'decide'; crashAfter?: number };
+
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  fc.constant({ kind: 'arrive' as const }),
+  fc.record({ kind: fc.constant('finish' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: minutes(40) }) }),
+  fc.record({ kind: fc.constant('userSuspend' as const), value: fc.boolean() }),
+  fc.record({ kind: fc.constant('decide' as const), crashAfter: fc.option(fc.integer({ min: 0, max: 1 }), { nil: undefined }) }),
+  fc.record({ kind: fc.constant('decide' as const), crashAfter: fc.constant(undefined) }),
+);
+
+describe('decideStandby on a model cluster', () => {
+  test('suspends only after idleTimeout without Tasks, resumes for any active Task, and is idempotent', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('1m', '30m', '1h'), fc.array(commandArb, { minLength: 5, maxLength: 50, size: 'medium' }), (idleTimeout, commands) => {
+        const timeoutMs = { '1m': minutes(1), '30m': minutes(30), '1h': minutes(60) }[idleTimeout];
+        const model = new ModelCluster(T0);
+        const key = `${NS}/agent`;
+        model.agents.set(key, agentView({ creationTimestamp: T0, spec: { standby: { idleTimeout } } }));
+        let lastActivity = T0; // the latest of: a Task finishing, a Task existing, a resume by anyone
+        let n = 0;
+        model.onWrite = (w, m) => {
+          if (w.kind !== 'patchAgentSpec') return;
+          if (w.spec.suspend) {
+            expect(m.taskList().some(isActive)).toBe(false);
+            expect(m.now - lastActivity).toBeGreaterThanOrEqual(timeoutMs);
+          } else {
+            expect(m.taskList().some(isActive)).toBe(true);
+          }
+        };
+        const agent = () => model.agents.get(key)!;
+        const decide = (crashAfter = Infinity) => {
+          const d = decideStandby(agent(), model.taskList(), model.now);
+          model.applyAll(d.writes, crashAfter);
+          if (crashAfter >= d.writes.length) expect(decideStandby(agent(), model.taskList(), model.now).writes).toEqual([]);
+          if (d.wakeAt !== undefined) expect(d.wakeAt).toBeGreaterThan(model.now);
+          return d;
+        };
+        for (const c of commands) {
+          if (c.kind === 'arrive') model.addTask({ namespace: NS, name: `t${n++}`, spec: { agentRef: { name: 'agent' } } });
+          if (c.kind === 'finish') {
+            const active = model.taskList().filter(isActive);
+            const t = active[c.pick % Math.max(1, active.length)];
+            if (t) model.setTask({ ...t, status: { phase: 'Completed', completionTime: model.now } });
+          }
+          if (c.kind === 'advance') model.now += c.ms;
+          if (c.kind === 'userSuspend') {
+            // A resume restarts the idle timer when the controller had seen the suspension (condition Suspended=True):
+            // a suspend and resume both between two decisions leave no trace to go by.
+            const seen = findCondition(agent().status?.conditions, CONDITIONS.suspended)?.status === 'True';
+            if (seen && !c.value) lastActivity = Math.max(lastActivity, model.now);
+            model.agents.set(key, { ...agent(), spec: { ...agent().spec, suspend: c.value } });
+          }
+          if (model.taskList().some(isActive)) lastActivity = model.now;
+          if (c.kind === 'decide') decide(c.crashAfter);
+          // After a full decision with an active Task, the Agent is never left suspended.
+          if (c.kind === 'decide' && c.crashAfter === undefined && model.taskList().some(isActive)) expect(agent().spec.suspend ?? false).toBe(false);
+        }
+
+        // Drain: every Task finishes; deciding on events and at wakeAt alone suspends the Agent exactly on time.
+        for (const t of model.taskList().filter(isActive)) {
+          model.setTask({ ...t, status: { phase: 'Completed', completionTime: model.now } });
+          lastActivity = model.now;
+        }
+        for (let i = 0; i < 5; i++) {
+          const d = decide();
+          if (agent().spec.suspend) break;
+          expect(d.wakeAt).toBeDefined();
+          model.now = d.wakeAt!;
+        }
+        expect(agent().spec.suspend).toBe(true);
+        expect(findCondition(agent().status?.conditions, CONDITIONS.suspended)).toMatchObject({ status: 'True', reason: REASONS.standby });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

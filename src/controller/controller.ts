@@ -22,6 +22,7 @@ import {
   isWaiting,
 } from './decide';
 import { HealthServer } from './health';
+import { EventRecorder } from './kube/events';
 import { ExecutionContext, MissingPodTemplate, WriteExecutor } from './kube/executor';
 import { LeaderElector } from './kube/leader';
 import { Rest, isConflict, isNotFound, paths } from './kube/rest';
@@ -59,6 +60,7 @@ export class Controller {
   private readonly log: Logger;
   private readonly queue: WorkQueue;
   private readonly executor: WriteExecutor;
+  private readonly events: EventRecorder;
   private readonly now: () => number;
   private readonly tasks: Watcher<Obj>;
   private readonly agents: Watcher<Obj>;
@@ -80,7 +82,8 @@ export class Controller {
     this.metrics = opts.metrics ?? new ControllerMetrics();
     this.now = opts.now ?? Date.now;
     this.rest = new Rest(opts.kubeConfig, { onWrite: (verb, p) => this.metrics.apiWrites.inc({ verb, resource: resourceOf(p) }) });
-    this.executor = new WriteExecutor(this.rest);
+    this.events = new EventRecorder(this.rest, this.log, this.now);
+    this.executor = new WriteExecutor(this.rest, this.events);
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 8,
       onError: (key, err) => {
@@ -328,6 +331,8 @@ export class Controller {
       spec: { replicas: want },
     });
     this.log.info({ agent: `${agent.metadata.namespace}/${agent.metadata.name}`, replicas: want }, want ? 'resumed the server' : 'suspended the server');
+    this.events.record({ kind: 'Agent', namespace: agent.metadata.namespace, name: agent.metadata.name, uid: agent.metadata.uid },
+      'Normal', want ? 'Resumed' : 'Suspended', want ? 'Scaled the server to 1 replica' : 'Scaled the server to 0 replicas (PVCs and Service kept)');
   }
 
   private async writeAgentStatus(agent: Obj, deployment: Obj | undefined): Promise<void> {

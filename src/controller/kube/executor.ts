@@ -6,6 +6,7 @@
 import { LABELS, NAMES } from '../../api';
 import type { Write } from '../decide';
 import { taskPodFromTemplate } from '../task-pod';
+import { EventRecorder } from './events';
 import { ApiError, Rest, isAlreadyExists, isNotFound, paths } from './rest';
 import { Obj, mergeConditions, rfc3339 } from './views';
 
@@ -18,7 +19,7 @@ export interface ExecutionContext {
 }
 
 export class WriteExecutor {
-  constructor(private readonly rest: Rest) {}
+  constructor(private readonly rest: Rest, private readonly events?: EventRecorder) {}
 
   /** Runs the writes; returns the objects the server answered with, by `Kind/ns/name` (for follow-up decisions). */
   async execute(writes: readonly Write[], ctx: ExecutionContext): Promise<Map<string, Obj>> {
@@ -45,6 +46,7 @@ export class WriteExecutor {
             metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion },
             status: dropUndefined(status),
           }));
+          if (s.phase && s.phase !== t?.status?.phase) this.taskEvent(w.namespace, w.name, w.uid, s);
           break;
         }
         case 'annotateTask': {
@@ -141,6 +143,20 @@ export class WriteExecutor {
     }
     return latest;
   }
+
+  private taskEvent(namespace: string, name: string, uid: string, s: TaskTransition): void {
+    if (!this.events) return;
+    // the condition that explains the transition: Queued(True), Stopped(True), Ready(False) on failure
+    const why = s.conditions?.find((c) => (c.type === 'Queued' && c.status === 'True') || c.type === 'Stopped' || (c.type === 'Ready' && c.status === 'False'));
+    const failed = s.phase === 'Failed';
+    this.events.record({ kind: 'Task', namespace, name, uid }, failed ? 'Warning' : 'Normal', why?.reason ?? s.phase!,
+      why?.message ?? `Task is ${s.phase}`);
+  }
+}
+
+export interface TaskTransition {
+  readonly phase?: string;
+  readonly conditions?: ReadonlyArray<{ type: string; status: string; reason: string; message: string }>;
 }
 
 /** A Task whose Agent/AgentTemplate has no task PodTemplate (the constructs always make one): the Task fails. */

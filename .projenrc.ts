@@ -46,7 +46,6 @@ const project = new typescript.TypeScriptProject({
     'ajv@8.20.0',
     'ajv-formats@3.0.1',
     'fast-check@4.10.2',
-    'opencode-ai@1.18.33',
   ],
   tsconfig: {
     include: ['src/**/*.ts', 'imports/**/*.ts'],

@@ -155,10 +155,19 @@ export class Controller {
     return this.queue.idle();
   }
 
+  /** Reconciles everything once more (tests that move a fake clock past a wake-up). */
+  resync(): void {
+    if (this.leading) this.enqueueAll();
+  }
+
   private startLeading(): void {
     this.leading = true;
     this.metrics.isLeader.set(1);
-    // everything is level-triggered: one pass over all objects catches up with whatever happened before
+    this.enqueueAll();
+  }
+
+  private enqueueAll(): void {
+    // level-triggered: one pass over all objects catches up with whatever happened before
     for (const a of this.agents.list()) this.queue.add(key('agent', a));
     for (const t of this.tasks.list()) this.queue.add(key('task', t));
     for (const c of this.cronTasks.list()) this.queue.add(key('crontask', c));

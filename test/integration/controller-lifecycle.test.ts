@@ -209,7 +209,11 @@ test('the Task whose pod sits in ImagePullBackOff past the grace period fails wi
   await setPodPhase(ns, 'stuck-pod', 'Pending', { waitingReason: 'ImagePullBackOff', waitingMessage: 'Back-off pulling image "nope:1"' });
   await c.idle();
   expect((await getTask(ns, 'stuck')).status.phase).toBe('Running');
-  clock.advance(121_000);
+  clock.advance(60_000);
+  c.resync();
+  await c.idle();
+  expect((await getTask(ns, 'stuck')).status.phase).toBe('Running'); // within the grace period
+  clock.advance(90_000); // the fake clock started before the pod existed: well past 120 s since its creation now
   c.resync();
   const t = await waitForPhase(ns, 'stuck', 'Failed');
   expect(condition(t, 'Ready')).toMatchObject({ reason: 'ImagePullFailed' });

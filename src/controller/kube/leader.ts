@@ -71,7 +71,7 @@ export class LeaderElector {
         if (lease.spec?.holderIdentity === this.opts.identity) {
           await this.rest.replace(paths.lease(this.opts.namespace, this.opts.name), {
             ...lease,
-            spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: new Date(this.now() - 2000).toISOString() },
+            spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(this.now() - 2000) },
           });
         }
       } catch {
@@ -93,7 +93,7 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const path = paths.lease(this.opts.namespace, this.opts.name);
     const duration = this.opts.leaseDurationSeconds ?? 15;
-    const nowIso = new Date(this.now()).toISOString().replace(/Z$/, '000Z');
+    const nowIso = microTime(this.now());
     const lease = await this.rest.tryGet(path);
     if (!lease) {
       try {
@@ -131,4 +131,9 @@ export class LeaderElector {
       throw e;
     }
   }
+}
+
+/** metav1.MicroTime wants exactly six fractional digits. */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
 }

@@ -1,0 +1,108 @@
+/**
+ * A small HTTP proxy in front of the test API server that injects the faults a controller meets in a real cluster:
+ * dropped watches, watch streams that answer 410 Gone, throttling (429 with Retry-After) and server errors (5xx).
+ * The controller talks plain HTTP to it; it talks HTTPS to the API server.
+ */
+import * as http from 'http';
+import * as https from 'https';
+import { AddressInfo } from 'net';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export interface Faults {
+  /** Fraction of non-watch requests answered 429 (Retry-After: 0). */
+  throttle?: number;
+  /** Fraction of non-watch requests answered 500/503. */
+  serverError?: number;
+  /** Watch streams are cut after this many ms. */
+  dropWatchAfterMs?: number;
+  /** Fraction of watch requests answered with an ERROR event (410 Gone). */
+  gone?: number;
+}
+
+export class FaultProxy {
+  public readonly counts = { throttled: 0, errors: 0, dropped: 0, gone: 0, forwarded: 0 };
+  private server?: http.Server;
+  private readonly sockets = new Set<import('net').Socket>();
+  public faults: Faults = {};
+  private rng = 1;
+
+  constructor(private readonly upstream: KubeConfig) {}
+
+  /** Deterministic pseudo-random numbers, so a failing run can be replayed. */
+  private random(): number {
+    this.rng = (this.rng * 1103515245 + 12345) % 2147483648;
+    return this.rng / 2147483648;
+  }
+
+  async start(): Promise<number> {
+    const cluster = this.upstream.getCurrentCluster()!;
+    const target = new URL(cluster.server);
+    const tls: https.RequestOptions = {};
+    await this.upstream.applyToHTTPSOptions(tls);
+    this.server = http.createServer((req, res) => {
+      const isWatch = /[?&]watch=(true|1)/.test(req.url ?? '');
+      const f = this.faults;
+      if (!isWatch && req.method !== undefined) {
+        if (f.throttle && this.random() < f.throttle) {
+          this.counts.throttled++;
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+          return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'TooManyRequests', code: 429, message: 'injected throttle' }));
+        }
+        if (f.serverError && this.random() < f.serverError) {
+          this.counts.errors++;
+          res.writeHead(503, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 503, message: 'injected server error' }));
+        }
+      }
+      if (isWatch && f.gone && this.random() < f.gone) {
+        this.counts.gone++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'injected: too old resource version' } }) + '\n');
+      }
+      this.counts.forwarded++;
+      const up = https.request({
+        ...tls,
+        hostname: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+      }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+        if (isWatch && f.dropWatchAfterMs) {
+          setTimeout(() => {
+            this.counts.dropped++;
+            ur.destroy();
+            res.destroy();
+          }, f.dropWatchAfterMs * (0.5 + this.random())).unref();
+        }
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** A kubeconfig that points at the proxy. */
+  kubeConfig(port: number): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'proxy', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'test' }],
+      contexts: [{ name: 'proxy', cluster: 'proxy', user: 'test' }],
+      currentContext: 'proxy',
+    });
+    return kc;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}

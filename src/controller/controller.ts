@@ -246,6 +246,7 @@ export class Controller {
   private async run(k: string, d: Decision): Promise<boolean> {
     if (d.wakeAt !== undefined) this.queue.addAt(k, d.wakeAt);
     if (d.writes.length === 0) return false;
+    this.log.debug({ key: k, writes: d.writes.map((w) => `${w.kind}:${'name' in w ? w.name : 'taskName' in w ? w.taskName : ''}`) }, 'decided');
     try {
       await this.executor.execute(d.writes, this.context());
     } catch (e) {

@@ -38,16 +38,19 @@ async function started(opts: Parameters<typeof startController>[0] = {}): Promis
   return c;
 }
 
-/** A fake clock that the test moves. */
-function fakeClock(start = Date.parse('2026-11-25T10:00:00Z')) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
+/**
+ * A clock the test moves forward: real time plus an offset. (A frozen clock would run behind the creationTimestamps
+ * the API server stamps, and the decisions rightly distrust a start recorded before its Task existed.)
+ */
+function fakeClock() {
+  let offset = 0;
+  return { now: () => Date.now() + offset, advance: (ms: number) => (offset += ms) };
 }
 
 const pods = async (ns: string) => (await kubeRequest('GET', `/api/v1/namespaces/${ns}/pods`)).items as Obj[];
 
 test('quota: more starts than maxTaskStarts in the window queue with QuotaExceeded until the window slides', async () => {
-  const clock = fakeClock(Date.now());
+  const clock = fakeClock();
   const ns = await agentIn({ quota: { maxTaskStarts: 2, windowSeconds: 60 } });
   const c = await started({ now: clock.now });
   for (const n of ['q1', 'q2', 'q3']) await createTask(ns, n, { agentRef: { name: 'agent' }, description: n });
@@ -71,7 +74,7 @@ test('quota: more starts than maxTaskStarts in the window queue with QuotaExceed
 });
 
 test('standby: idleSince when the last Task ends, suspend after idleTimeout, resume when a Task arrives', async () => {
-  const clock = fakeClock(Date.now());
+  const clock = fakeClock();
   const ns = await agentIn({ standby: { idleTimeout: '30m' }, persistence: { sessions: {} } });
   const c = await started({ now: clock.now });
   await createTask(ns, 'work', { agentRef: { name: 'agent' }, description: 'x' });
@@ -200,25 +203,26 @@ test('metrics: queue depth per Agent, admissions by reason, finished Tasks, reco
 });
 
 test('the Task whose pod sits in ImagePullBackOff past the grace period fails with ImagePullFailed and frees its slot', async () => {
-  const clock = fakeClock(Date.now());
+  const clock = fakeClock();
   const ns = await agentIn({ maxConcurrentTasks: 1 });
   const c = await started({ now: clock.now, podStartGraceSeconds: 120 });
-  await createTask(ns, 'stuck', { agentRef: { name: 'agent' }, description: 'x' });
-  await createTask(ns, 'behind', { agentRef: { name: 'agent' }, description: 'y' });
-  await waitFor(() => getPod(ns, 'stuck-pod'));
-  await setPodPhase(ns, 'stuck-pod', 'Pending', { waitingReason: 'ImagePullBackOff', waitingMessage: 'Back-off pulling image "nope:1"' });
+  await createTask(ns, 'a-stuck', { agentRef: { name: 'agent' }, description: 'x' });
+  // creationTimestamp has one-second granularity; within a second the name breaks the tie (approximate FIFO)
+  await createTask(ns, 'b-behind', { agentRef: { name: 'agent' }, description: 'y' });
+  await waitFor(() => getPod(ns, 'a-stuck-pod'));
+  await setPodPhase(ns, 'a-stuck-pod', 'Pending', { waitingReason: 'ImagePullBackOff', waitingMessage: 'Back-off pulling image "nope:1"' });
   await c.idle();
-  expect((await getTask(ns, 'stuck')).status.phase).toBe('Running');
+  expect((await getTask(ns, 'a-stuck')).status.phase).toBe('Running');
   clock.advance(60_000);
   c.resync();
   await c.idle();
-  expect((await getTask(ns, 'stuck')).status.phase).toBe('Running'); // within the grace period
-  clock.advance(90_000); // the fake clock started before the pod existed: well past 120 s since its creation now
+  expect((await getTask(ns, 'a-stuck')).status.phase).toBe('Running'); // within the grace period
+  clock.advance(61_000);
   c.resync();
-  const t = await waitForPhase(ns, 'stuck', 'Failed');
+  const t = await waitForPhase(ns, 'a-stuck', 'Failed');
   expect(condition(t, 'Ready')).toMatchObject({ reason: 'ImagePullFailed' });
   expect(condition(t, 'Ready').message).toMatch(/nope:1|ImagePullBackOff/);
-  await waitForPhase(ns, 'behind', 'Running');
+  await waitForPhase(ns, 'b-behind', 'Running');
 });
 
 test('deleting a Task garbage-collects nothing the controller made outside it; Task status shows Stopped on a queued stop', async () => {

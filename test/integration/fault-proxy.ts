@@ -46,18 +46,21 @@ export class FaultProxy {
         if (f.throttle && this.random() < f.throttle) {
           this.counts.throttled++;
           res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
-          return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'TooManyRequests', code: 429, message: 'injected throttle' }));
+          res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'TooManyRequests', code: 429, message: 'injected throttle' }));
+          return;
         }
         if (f.serverError && this.random() < f.serverError) {
           this.counts.errors++;
           res.writeHead(503, { 'content-type': 'application/json' });
-          return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 503, message: 'injected server error' }));
+          res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 503, message: 'injected server error' }));
+          return;
         }
       }
       if (isWatch && f.gone && this.random() < f.gone) {
         this.counts.gone++;
         res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'injected: too old resource version' } }) + '\n');
+        res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'injected: too old resource version' } }) + '\n');
+        return;
       }
       this.counts.forwarded++;
       const up = https.request({

@@ -11,6 +11,7 @@ import { API_VERSION, CONDITIONS, DEFAULTS, LABELS, NAMES } from '../api';
 import {
   Decision,
   TaskView,
+  Write,
   admitQueuedTasks,
   admitTemplateTasks,
   decideCleanup,
@@ -30,6 +31,8 @@ import { Obj, mergeConditions, ms, rfc3339, toAgentView, toCronTaskView, toPodVi
 import { Watcher } from './kube/watcher';
 import { Logger, createLogger } from './log';
 import { ControllerMetrics } from './metrics';
+import { OpencodeClient } from './opencode-client';
+import { sessionTitle } from './task-pod';
 import { WorkQueue } from './workqueue';
 
 export interface ControllerOptions {
@@ -50,7 +53,14 @@ export interface ControllerOptions {
   readonly concurrency?: number;
   /** Port of /healthz, /readyz and /metrics; undefined: no server. */
   readonly healthPort?: number;
+  /** Where an Agent's OpenCode server answers. @default its Service URL (status.url) */
+  readonly serverUrl?: (agent: Obj) => string;
+  /** A Task being deleted is kept (finalizer) at most this long while its session is aborted. @default 30 */
+  readonly finalizerTimeoutSeconds?: number;
 }
+
+/** Held by agentRef Tasks while running, so that deleting one aborts its session on the server first. */
+export const SESSION_FINALIZER = 'kubeopencode.io/session-abort';
 
 const CLUSTER_KEY = 'cleanup';
 
@@ -247,8 +257,9 @@ export class Controller {
     if (d.wakeAt !== undefined) this.queue.addAt(k, d.wakeAt);
     if (d.writes.length === 0) return false;
     this.log.debug({ key: k, writes: d.writes.map((w) => `${w.kind}:${'name' in w ? w.name : 'taskName' in w ? w.taskName : ''}`) }, 'decided');
+    const writes = await this.withSessionOutcome(d.writes);
     try {
-      await this.executor.execute(d.writes, this.context());
+      await this.executor.execute(writes, this.context());
     } catch (e) {
       if (e instanceof MissingPodTemplate) {
         await this.failTask(e.task, 'PodCreationError', e.message);
@@ -257,6 +268,90 @@ export class Controller {
       throw e;
     }
     return true;
+  }
+
+  /**
+   * What only the agent's server knows, for agentRef Tasks: a stop aborts the Task's session there (deleting the
+   * attach pod alone leaves it running), and a pod that exited 0 is Completed only if the session has no error
+   * (`opencode run --attach` exits 0 even when the model or a tool failed). The session id, message count and token
+   * usage go onto the status.
+   */
+  private async withSessionOutcome(writes: readonly Write[]): Promise<Write[]> {
+    const out: Write[] = [];
+    for (const w of writes) {
+      if (w.kind !== 'patchTaskStatus' || (w.status.phase !== 'Completed' && w.status.phase !== 'Failed')) {
+        out.push(w);
+        continue;
+      }
+      const task = this.tasks.get(w.namespace, w.name);
+      const agent = task?.spec?.agentRef ? this.agents.get(w.namespace, task.spec.agentRef.name) : undefined;
+      if (!task || !agent || task.status?.phase !== 'Running') {
+        out.push(w);
+        continue;
+      }
+      out.push(await this.sessionOutcome(task, agent, w));
+    }
+    return out;
+  }
+
+  private async sessionOutcome(task: Obj, agent: Obj, w: Extract<Write, { kind: 'patchTaskStatus' }>): Promise<Write> {
+    const stopped = w.status.conditions?.find((c) => c.type === CONDITIONS.stopped);
+    const title = sessionTitle(task);
+    let client: OpencodeClient;
+    let session: { id: string; title: string } | undefined;
+    try {
+      client = await this.serverClient(agent);
+      session = await client.findSession(title);
+    } catch (e) {
+      if (!stopped) return w;
+      const note = `; the agent server was unreachable, so its session could not be aborted (${(e as Error).message})`;
+      return { ...w, status: { ...w.status, conditions: w.status.conditions!.map((c) => (c === stopped ? { ...c, message: c.message + note } : c)) } };
+    }
+    if (stopped) {
+      let note = '; no session was found on the agent server';
+      if (session) {
+        try {
+          await client.abort(session.id);
+          note = `; session ${session.id} on the agent server was aborted`;
+        } catch (e) {
+          note = `; aborting session ${session.id} failed (${(e as Error).message})`;
+        }
+      }
+      return { ...w, status: { ...w.status, conditions: w.status.conditions!.map((c) => (c === stopped ? { ...c, message: c.message + note } : c)) } };
+    }
+    if (!session) return w;
+    try {
+      const sum = await client.summary(session);
+      const statusSession = { id: sum.id, title: sum.title, messageCount: sum.messageCount, tokenUsage: sum.tokenUsage };
+      if (w.status.phase === 'Completed' && sum.error) {
+        const now = this.now();
+        return {
+          ...w,
+          status: {
+            ...w.status,
+            phase: 'Failed',
+            conditions: [{ type: CONDITIONS.ready, status: 'False', reason: 'SessionError', message: `The session reported an error: ${sum.error}`, lastTransitionTime: now }],
+            session: statusSession,
+          } as typeof w.status,
+        };
+      }
+      return { ...w, status: { ...w.status, session: statusSession } as typeof w.status };
+    } catch {
+      return w;
+    }
+  }
+
+  private async serverClient(agent: Obj): Promise<OpencodeClient> {
+    const { namespace: ns, name } = agent.metadata;
+    const url = this.opts.serverUrl?.(agent) ?? agent.status?.url ?? NAMES.serverUrl(name, ns, agent.spec?.port ?? DEFAULTS.port);
+    const auth = agent.spec?.serverAuth;
+    let password: string | undefined;
+    if (auth?.enabled !== false) {
+      const secret = await this.rest.get(paths.core('secrets', ns, auth?.secretRef?.name ?? NAMES.serverAuthSecret(name)));
+      const data = secret.data?.[auth?.secretRef?.key ?? DEFAULTS.serverAuthKey];
+      password = data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+    }
+    return new OpencodeClient(url, password);
   }
 
   private context(): ExecutionContext {
@@ -399,10 +494,16 @@ export class Controller {
     const view = toTaskView(task);
     const k = `task/${ns}/${name}`;
     const now = this.now();
-    if (isFinished(view)) {
-      this.recordFinished(task);
+    if (task.metadata.deletionTimestamp) {
+      await this.finalizeDeletedTask(task);
       return;
     }
+    if (isFinished(view)) {
+      this.recordFinished(task);
+      await this.setFinalizer(task, false);
+      return;
+    }
+    if (view.status?.phase === 'Running' && task.spec?.agentRef) await this.setFinalizer(task, true);
     const agentName = task.spec?.agentRef?.name;
     const templateName = task.spec?.templateRef?.name;
     if (isWaiting(view)) {
@@ -418,6 +519,38 @@ export class Controller {
       ? await this.rest.tryGet(paths.core('pods', ns, NAMES.taskPod(name)))
       : undefined;
     await this.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, this.opts.podStartGraceSeconds ?? 300));
+  }
+
+  /** Adds or removes the session-abort finalizer (a JSON patch that tests the list it read: a race is a 409/422). */
+  private async setFinalizer(task: Obj, present: boolean): Promise<void> {
+    const list: string[] = task.metadata.finalizers ?? [];
+    const has = list.includes(SESSION_FINALIZER);
+    if (has === present) return;
+    const path = paths.cr('tasks', task.metadata.namespace, task.metadata.name);
+    const next = present ? [...list, SESSION_FINALIZER] : list.filter((f) => f !== SESSION_FINALIZER);
+    await this.rest.patch(path, { metadata: { resourceVersion: task.metadata.resourceVersion, finalizers: next } });
+  }
+
+  /**
+   * A Task deleted while running: abort its session on the agent server, then let it go. Never blocks the deletion
+   * longer than finalizerTimeoutSeconds (the server may be gone with the Agent).
+   */
+  private async finalizeDeletedTask(task: Obj): Promise<void> {
+    if (!(task.metadata.finalizers ?? []).includes(SESSION_FINALIZER)) return;
+    const agent = task.spec?.agentRef ? this.agents.get(task.metadata.namespace, task.spec.agentRef.name) : undefined;
+    const deadline = (ms(task.metadata.deletionTimestamp) ?? 0) + (this.opts.finalizerTimeoutSeconds ?? 30) * 1000;
+    if (agent && this.now() < deadline) {
+      try {
+        const client = await this.serverClient(agent);
+        const session = await client.findSession(sessionTitle(task));
+        if (session) await client.abort(session.id);
+        this.events.record({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name, uid: task.metadata.uid }, 'Normal', 'SessionAborted',
+          session ? `Task deleted: session ${session.id} aborted on the agent server` : 'Task deleted: no session on the agent server');
+      } catch (e) {
+        this.log.warn({ task: `${task.metadata.namespace}/${task.metadata.name}`, err: String(e) }, 'could not abort the session of a deleted Task; letting it go');
+      }
+    }
+    await this.setFinalizer(task, false);
   }
 
   private readonly counted = new Set<string>();

@@ -100,9 +100,10 @@ export function redactUrl(text: string): string {
 
 /** The patterns to ask ls-remote for and the entries to take, in order of preference. */
 export function refCandidates(ref: string): { patterns: string[]; candidates: string[] } {
-  if (ref === 'HEAD' || ref.startsWith('refs/')) return { patterns: [ref], candidates: [`${ref}^{}`, ref] };
+  // ls-remote's patterns filter the peeled `^{}` entries too (they must match on their own), so they are asked for
+  if (ref === 'HEAD' || ref.startsWith('refs/')) return { patterns: [ref, `${ref}^{}`], candidates: [`${ref}^{}`, ref] };
   return {
-    patterns: [`refs/heads/${ref}`, `refs/tags/${ref}`],
+    patterns: [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`],
     candidates: [`refs/heads/${ref}`, `refs/tags/${ref}^{}`, `refs/tags/${ref}`],
   };
 }
@@ -186,7 +187,7 @@ export async function lsRemote(opts: LsRemoteOptions): Promise<string> {
     }
     const hash = resolveRef(r.stdout, opts.ref);
     if (!hash) {
-      fail('refNotFound', `ref '${opts.ref}' not found${/^[0-9a-fA-F]{4,39}$/.test(opts.ref) ? ' (a commit needs its full 40-hex id)' : refCandidates(opts.ref).patterns.length > 1 ? ' (looked for a branch, then a tag)' : ''}`);
+      fail('refNotFound', `ref '${opts.ref}' not found${/^[0-9a-fA-F]{4,39}$/.test(opts.ref) ? ' (a commit needs its full 40-hex id)' : !(opts.ref === 'HEAD' || opts.ref.startsWith('refs/')) ? ' (looked for a branch, then a tag)' : ''}`);
     }
     return hash!;
   } finally {
@@ -285,7 +286,15 @@ function summarize(stderr: string, secrets: readonly string[]): string {
 function classify(stderr: string, hasCredentials: boolean, hasCa: boolean, proxies: readonly string[]): [GitRemoteFailure, string] {
   const s = stderr;
   if (/Received HTTP code 407|Proxy Authentication Required/i.test(s)) return ['proxy', 'the proxy requires authentication (put user:password in the proxy URL)'];
-  if (/Could not resolve proxy|CONNECT tunnel failed|Proxy CONNECT aborted|from proxy after CONNECT/i.test(s)) return ['proxy', 'the proxy refused or could not open the tunnel'];
+  if (/Could not resolve proxy/i.test(s)) return ['proxy', 'the proxy\'s host name does not resolve'];
+  const tunnel = /CONNECT tunnel failed, response (\d+)|Received HTTP code (\d+) from proxy/i.exec(s);
+  if (tunnel) {
+    const code = tunnel[1] ?? tunnel[2];
+    return ['proxy', code === '407' ? 'the proxy requires authentication (put user:password in the proxy URL)' : `the proxy refused the tunnel (HTTP ${code})`];
+  }
+  if (/Proxy CONNECT aborted/i.test(s)) return ['proxy', 'the proxy closed the tunnel'];
+  const prompt = /could not read (?:Username|Password) for '([^']+)'/.exec(s);
+  if (prompt && proxies.some((p) => proxyEndpoint(p) === proxyEndpoint(prompt[1]))) return ['proxy', 'the proxy needs a password (put user:password in the proxy URL)'];
   const connect = /Failed to connect to (\S+) port (\d+)/.exec(s);
   if (connect && proxies.some((p) => proxyEndpoint(p) === `${connect[1]}:${connect[2]}`)) return ['proxy', `cannot connect to the proxy ${connect[1]}:${connect[2]}`];
   if (/Authentication failed|could not read Username|could not read Password|terminal prompts disabled|returned error: 401|returned error: 403/i.test(s)) {

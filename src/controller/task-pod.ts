@@ -2,8 +2,9 @@ import { API_VERSION, ENV, LABELS, NAMES } from '../api';
 import { kubeletLiteral } from '../pod/system';
 
 /** The session title that identifies a Task on its Agent's server: kubeopencode/<namespace>/<task>/<uid[:8]>. */
-export function sessionTitle(task: { metadata: { namespace?: string; name?: string; uid?: string } }): string {
-  return `kubeopencode/${task.metadata.namespace}/${task.metadata.name}/${(task.metadata.uid ?? '').slice(0, 8)}`;
+export function sessionTitle(task: { metadata?: { namespace?: string; name?: string; uid?: string } }): string {
+  const m = task.metadata ?? {};
+  return `kubeopencode/${m.namespace}/${m.name}/${(m.uid ?? '').slice(0, 8)}`;
 }
 
 /**

@@ -41,6 +41,8 @@ export class WriteExecutor {
             completionTime: s.completionTime !== undefined ? rfc3339(s.completionTime) : undefined,
             conditions: mergeConditions(t?.status?.conditions, s.conditions, t?.metadata?.generation),
             observedGeneration: t?.metadata?.generation,
+            // added by the adapter from the agent server (see Controller.withSessionOutcome)
+            session: (s as { session?: Obj }).session,
           };
           remember('Task', await this.rest.patch(`${paths.cr('tasks', w.namespace, w.name)}/status`, {
             metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion },

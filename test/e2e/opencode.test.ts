@@ -323,21 +323,9 @@ describe('Agent: the real opencode serve runs what the construct generates', () 
     expect((await server.getJson('/session/status'))[session!.id]).toBeUndefined();
   });
 
-  // KNOWN MISMATCH (see the report): `opencode run --format json` exits 0 when the model call fails; it only prints a
-  // {"type":"error"} event, so task-run.sh reports success. Remove `.failing` once task-run.sh checks the events.
-  test.failing('a task whose model call fails ends with a non-zero exit code', async () => {
-    stub.reset();
-    stub.script('STUB-RULE-400', { type: 'fail', status: 400, message: 'model does not exist' });
-    const task = sandbox(a.taskPod, configMaps, 'koc-e2e-task-');
-    const r = await task.run('task', {
-      env: taskEnv(pod, { TASK_DESCRIPTION: 'STUB-RULE-400', TASK_SESSION_TITLE: 'kubeopencode/agents/fails/00000000', KUBEOPENCODE_SERVER_URL: server.url }),
-      timeoutMs: 30_000,
-    });
-    expect(stub.chatsWith('STUB-RULE-400').length).toBeGreaterThan(0);
-    expect(r.timedOut).toBe(false);
-    expect(r.code).not.toBe(0);
-  });
-
+  // `opencode run --attach` exits 0 when the model call fails (and its --format json stdout races the turn), so the
+  // attach pod's exit code cannot be trusted: the controller reads the session's outcome from the server instead
+  // (test/e2e/controller-session.test.ts). Standalone `opencode run` (template Tasks) does exit non-zero.
   test('session persistence: a new pod with the same sessions PVC (OPENCODE_DB) still lists the earlier sessions', async () => {
     await server.stop();
     pod.recreate(); // emptyDirs (workspace, /tmp, skills) are new; the sessions PVC stays

@@ -53,6 +53,8 @@ export interface ControllerOptions {
   readonly concurrency?: number;
   /** Port of /healthz, /readyz and /metrics; undefined: no server. */
   readonly healthPort?: number;
+  /** A second port for /metrics (the metrics Service's). */
+  readonly metricsPort?: number;
   /** Where an Agent's OpenCode server answers. @default its Service URL (status.url) */
   readonly serverUrl?: (agent: Obj) => string;
   /** A Task being deleted is kept (finalizer) at most this long while its session is aborted. @default 30 */
@@ -141,7 +143,11 @@ export class Controller {
 
   /** Starts the caches; reconciles begin once this replica leads (at once without leader election). */
   async start(): Promise<void> {
-    if (this.health) await this.health.listen(this.opts.healthPort!);
+    if (this.health) {
+      const healthPort = await this.health.listen(this.opts.healthPort!);
+      const metricsPort = this.opts.metricsPort !== undefined ? await this.health.listen(this.opts.metricsPort) : undefined;
+      this.log.info({ healthPort, metricsPort }, 'serving /healthz, /readyz and /metrics');
+    }
     const all = [this.tasks, this.agents, this.templates, this.cronTasks, this.pods, this.deployments, this.podTemplates, this.configs];
     await Promise.all(all.map((x) => x.start()));
     await Promise.all(all.map((x) => x.synced));

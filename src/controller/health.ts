@@ -4,14 +4,16 @@ import { Registry } from 'prom-client';
 
 /** /healthz (the process serves), /readyz (caches synced, or standing by as a non-leader), /metrics. */
 export class HealthServer {
-  private server?: http.Server;
+  private readonly servers: http.Server[] = [];
 
   constructor(private readonly registry: Registry, private readonly ready: () => boolean) {}
 
+  /** Listens on another port (the Deployment exposes probes and metrics on two); 0 picks a free one. */
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
-    return (this.server.address() as AddressInfo).port;
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    this.servers.push(server);
+    await new Promise<void>((resolve) => server.listen(port, host, resolve));
+    return (server.address() as AddressInfo).port;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -26,7 +28,7 @@ export class HealthServer {
   }
 
   async close(): Promise<void> {
-    if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
 

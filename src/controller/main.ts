@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
     log,
     podStartGraceSeconds: Number(process.env.POD_START_GRACE_SECONDS ?? 300),
     healthPort: Number(process.env.HEALTH_PORT ?? 8081),
+    metricsPort: process.env.METRICS_PORT !== undefined ? Number(process.env.METRICS_PORT) : undefined,
     leaderElection: process.env.LEADER_ELECTION !== 'false',
   });
   const shutdown = async (signal: string) => {

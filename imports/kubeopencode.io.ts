@@ -2809,7 +2809,7 @@ export interface CronTaskSpecTaskTemplateSpec {
   readonly description: string;
 
   /**
-   * Extra contexts for this Task (templateRef Tasks).
+   * Text contexts sent ahead of the description (other context types belong on the Agent or AgentTemplate).
    *
    * @schema CronTaskSpecTaskTemplateSpec#contexts
    */
@@ -3627,7 +3627,7 @@ export interface TaskSpec {
   readonly description: string;
 
   /**
-   * Extra contexts for this Task (templateRef Tasks).
+   * Text contexts sent ahead of the description (other context types belong on the Agent or AgentTemplate).
    *
    * @schema TaskSpec#contexts
    */

@@ -307,12 +307,15 @@ const taskSpec = obj(
     agentRef: nameRef('A running Agent: the Task attaches to its server (opencode run --attach).'),
     templateRef: nameRef('An AgentTemplate: the Task runs in an ephemeral pod (opencode run).'),
     description: str('The task, sent to the agent verbatim.', { minLength: 1 }),
-    contexts: arr('Extra contexts for this Task (templateRef Tasks).', contextItem),
+    contexts: arr('Text contexts sent ahead of the description (other context types belong on the Agent or AgentTemplate).', contextItem, { maxItems: 16 }),
     timeout: str('Stop the Task (reason Timeout) after this long running (Go duration).', { pattern: DURATION }),
   },
   {
     required: ['description'],
-    rules: [{ rule: 'has(self.agentRef) != has(self.templateRef)', message: 'exactly one of agentRef or templateRef must be set' }],
+    rules: [
+      { rule: 'has(self.agentRef) != has(self.templateRef)', message: 'exactly one of agentRef or templateRef must be set' },
+      { rule: "!has(self.contexts) || self.contexts.all(c, c.type == 'Text' && !has(c.mountPath))", message: 'a Task context must be of type Text without mountPath' },
+    ],
   },
 );
 

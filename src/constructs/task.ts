@@ -32,6 +32,12 @@ export function validateTaskSpec(spec: TaskProps, problems: Problems, field = 's
   problems.check(typeof spec.description === 'string' && spec.description.trim() !== '', `${field}.description`, 'is required (the task for the agent)');
   if (spec.timeout !== undefined) problems.check(isDuration(spec.timeout), `${field}.timeout`, `'${spec.timeout}' is not a duration (e.g. 30m)`);
   validateContexts(spec.contexts, undefined, problems, `${field}.contexts`);
+  // A Task's pod is a PodTemplate the Agent or template synthesized: it has no init containers of the Task's own, so
+  // only inline text can travel with a Task (it is sent ahead of the description). Put the rest on the Agent.
+  (spec.contexts ?? []).forEach((c, i) => {
+    problems.check(c.type === 'Text' && c.mountPath === undefined, `${field}.contexts[${i}]`,
+      `a Task context must be of type Text without mountPath (got ${c.type}${c.mountPath !== undefined ? ' with mountPath' : ''}); Git, ConfigMap, URL and Runtime contexts belong on the Agent or AgentTemplate`);
+  });
 }
 
 export function taskSpecJson(p: TaskProps): gen.TaskSpec {

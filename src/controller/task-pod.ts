@@ -20,7 +20,7 @@ export function taskPodFromTemplate(task: any, podTemplate: any): any {
     { name: ENV.taskName, value: task.metadata.name },
     { name: ENV.taskNamespace, value: ns },
     // the kubelet expands $(NAME) in env values: a task text must arrive as written
-    { name: ENV.taskDescription, value: kubeletLiteral(task.spec.description) },
+    { name: ENV.taskDescription, value: kubeletLiteral(taskText(task.spec)) },
     { name: ENV.taskSessionTitle, value: kubeletLiteral(sessionTitle(task)) },
   ];
   const containers = (tpl.spec?.containers ?? []).map((c: any) =>
@@ -45,4 +45,15 @@ export function taskPodFromTemplate(task: any, podTemplate: any): any {
     },
     spec: { ...tpl.spec, restartPolicy: 'Never', containers },
   };
+}
+
+/**
+ * What the task pod sends: the Task's own Text contexts, each in its <context> tag as in context.md, then the
+ * description. (Contexts of other types live on the Agent or template; the Task construct and docs say so.)
+ */
+export function taskText(spec: { description: string; contexts?: Array<{ name?: string; type: string; text?: string }> }): string {
+  const blocks = (spec.contexts ?? [])
+    .map((c, i) => (c.type === 'Text' && c.text !== undefined ? `<context name="${c.name ?? `text-${i}`}" type="Text">\n${c.text.replace(/\n?$/, '\n')}</context>` : undefined))
+    .filter((b): b is string => b !== undefined);
+  return blocks.length ? `${blocks.join('\n\n')}\n\n${spec.description}` : spec.description;
 }

@@ -104,3 +104,18 @@ describe('CronTask', () => {
     expect(() => new CronTask(chart('x'), 'ct', { ...daily, ...override } as any)).toThrow(/CronTask 'test\/ct'/);
   });
 });
+
+describe('Task contexts', () => {
+  test('only Text contexts travel with a Task; others are a synth error that says where they belong', () => {
+    expect(() => new Task(chart('ns'), 't', { agentRef: { name: 'a' }, description: 'x', contexts: [{ type: 'Git', git: { repository: 'https://e.com/r.git' }, mountPath: 'r' }] })).toThrow(
+      /spec\.contexts\[0\]: a Task context must be of type Text without mountPath \(got Git with mountPath\); Git, ConfigMap, URL and Runtime contexts belong on the Agent/);
+  });
+
+  test('the controller sends them ahead of the description, each in its context tag', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { taskText } = require('../../src/controller/task-pod');
+    expect(taskText({ description: 'Fix it', contexts: [{ name: 'ticket', type: 'Text', text: 'JIRA-1: login fails' }] })).toBe(
+      '<context name="ticket" type="Text">\nJIRA-1: login fails\n</context>\n\nFix it');
+    expect(taskText({ description: 'Fix it' })).toBe('Fix it');
+  });
+});

@@ -74,6 +74,7 @@ describe('CRDs on a real API server', () => {
     ['a bad concurrencyPolicy', 'crontasks', { kind: 'CronTask', spec: { schedule: '* * * * *', concurrencyPolicy: 'Sometimes', taskTemplate: { spec: { agentRef: { name: 'a' }, description: 'x' } } } }, /concurrencyPolicy: Unsupported value: "Sometimes"/],
     ['a Git context without git', 'agents', { kind: 'Agent', spec: { workspaceDir: '/w', serviceAccountName: 'sa', contexts: [{ type: 'Git', mountPath: 'x' }] } }, /git must be set when type is Git, and only then/],
     ['a credential with neither env nor mountPath', 'agents', { kind: 'Agent', spec: { workspaceDir: '/w', serviceAccountName: 'sa', credentials: [{ name: 'c', secretRef: { name: 's', key: 'k' } }] } }, /a credential needs env or mountPath/],
+    ['a Task with a Git context', 'tasks', { kind: 'Task', spec: { agentRef: { name: 'a' }, description: 'x', contexts: [{ type: 'Git', git: { repository: 'https://e.com/r.git' }, mountPath: 'r' }] } }, /a Task context must be of type Text without mountPath/],
     ['maxRetainedTasks 0', 'crontasks', { kind: 'CronTask', spec: { schedule: '* * * * *', maxRetainedTasks: 0, taskTemplate: { spec: { agentRef: { name: 'a' }, description: 'x' } } } }, /maxRetainedTasks: Invalid value: 0: spec.maxRetainedTasks in body should be greater than or equal to 1/],
   ])('rejects %s with the CRD\'s message', async (_what, plural, obj, message) => {
     const res = await rawRequest('POST', `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/${plural}`, {

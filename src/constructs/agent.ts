@@ -31,7 +31,7 @@ import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, kubeletLit
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
-import { IAgentTemplate, clusterProxy, findTemplate, templateNames } from './lookup';
+import { IAgentTemplate, clusterDomain, clusterProxy, findTemplate, templateNames } from './lookup';
 import { mergeTemplate } from './merge';
 
 /**
@@ -217,7 +217,9 @@ export class Agent extends Construct {
 
   /** In-cluster URL of the server: http://{name}.{namespace}.svc.cluster.local:{port} (or http://{name}:{port}). */
   public get url(): string {
-    return this.namespace ? NAMES.serverUrl(this.name, this.namespace, this.port) : `http://${this.name}:${this.port}`;
+    return this.namespace
+      ? NAMES.serverUrl(this.name, this.namespace, this.port, clusterDomain(this) ?? DEFAULTS.clusterDomain)
+      : `http://${this.name}:${this.port}`;
   }
 
   /** Adds a context (same shape as an entry of `contexts`). */

@@ -17,10 +17,11 @@ export interface KubeOpenCodeConfigProps extends KubeOpenCodeConfigSpec {}
 export class KubeOpenCodeConfig extends Construct implements IClusterConfig {
   public readonly resource: ApiObject;
   public readonly clusterProxy?: Proxy;
+  public readonly clusterDomain?: string;
+  public readonly systemImage?: string;
 
   constructor(scope: Construct, id: string, props: KubeOpenCodeConfigProps = {}) {
     super(scope, id);
-    markClusterConfig(this);
     const problems = new Problems('KubeOpenCodeConfig', this);
     const c = props.cleanup;
     if (c?.ttlSecondsAfterFinished !== undefined) {
@@ -29,8 +30,14 @@ export class KubeOpenCodeConfig extends Construct implements IClusterConfig {
     if (c?.maxRetainedTasks !== undefined) {
       problems.check(Number.isInteger(c.maxRetainedTasks) && c.maxRetainedTasks >= 0, 'cleanup.maxRetainedTasks', `${c.maxRetainedTasks} must be a non-negative integer`);
     }
+    if (props.clusterDomain !== undefined) {
+      problems.check(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(props.clusterDomain), 'clusterDomain', `'${props.clusterDomain}' is not a DNS domain`);
+    }
     problems.throwIfAny();
     this.clusterProxy = props.proxy;
+    this.clusterDomain = props.clusterDomain;
+    this.systemImage = props.systemImage?.image;
+    markClusterConfig(this);
     this.resource = clusterScoped(new gen.KubeOpenCodeConfig(this, 'Resource', {
       metadata: { name: 'cluster' },
       spec: props as unknown as gen.KubeOpenCodeConfigSpec,

@@ -1,4 +1,4 @@
-import { ApiObject, ApiObjectMetadata, Chart } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CronExpressionParser } from 'cron-parser';
@@ -6,6 +6,7 @@ import * as gen from '../../imports/kubeopencode.io';
 import { API_GROUP, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
 import { Problems, describe, isDnsLabel } from '../validation';
+import { clusterSystemImage } from './lookup';
 import { TaskProps, taskSpecJson, validateTaskSpec } from './task';
 
 /** Props of a CronTask: the guide's CronTask `spec`, plus metadata and the image of the job that creates Tasks. */
@@ -22,7 +23,7 @@ export interface CronTaskProps extends Omit<CronTaskSpec, 'taskTemplate'> {
   };
   /**
    * Image of the CronJob's job: the controller image, whose `crontask-fire` command creates one Task.
-   * @default ghcr.io/cdk8s-kubeopencode/controller (pinned)
+   * @default - the app's KubeOpenCodeConfig systemImage.image, else ghcr.io/cdk8s-kubeopencode/controller (pinned)
    */
   readonly controllerImage?: string;
 }
@@ -156,7 +157,7 @@ export class CronTask extends Construct {
                 securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
                 containers: [{
                   name: 'crontask-fire',
-                  image: props.controllerImage ?? IMAGES.controller,
+                  image: props.controllerImage ?? (Lazy.any({ produce: () => clusterSystemImage(this) ?? IMAGES.controller }) as any),
                   command: ['kubeopencode-controller', 'crontask-fire'],
                   env: [
                     { name: 'CRONTASK_NAME', value: this.name },

@@ -14,16 +14,21 @@ export interface IAgentTemplate extends IConstruct {
 /** What an Agent needs from a KubeOpenCodeConfig at synth: the cluster-wide proxy. */
 export interface IClusterConfig extends IConstruct {
   readonly clusterProxy?: Proxy;
+  readonly clusterDomain?: string;
+  readonly systemImage?: string;
 }
 
 const TEMPLATE = Symbol.for('cdk8s-kubeopencode.AgentTemplate');
 const CLUSTER_CONFIG = Symbol.for('cdk8s-kubeopencode.KubeOpenCodeConfig');
 
+// A new template or config invalidates the app's index, so a lookup made before it was added stays correct.
 export function markTemplate(c: IAgentTemplate): void {
   Object.defineProperty(c, TEMPLATE, { value: true });
+  indexes.delete(c.node.root);
 }
 export function markClusterConfig(c: IClusterConfig): void {
   Object.defineProperty(c, CLUSTER_CONFIG, { value: true });
+  indexes.delete(c.node.root);
 }
 
 interface AppIndex {
@@ -69,6 +74,16 @@ export function findTemplate(scope: IConstruct, name: string, namespace: string 
 
 export function templateNames(scope: IConstruct): string[] {
   return [...indexOf(scope).templates.keys()].sort();
+}
+
+/** The cluster DNS domain from the app's KubeOpenCodeConfig (server URLs), if it sets one. */
+export function clusterDomain(scope: IConstruct): string | undefined {
+  return indexOf(scope).configs.find((c) => c.clusterDomain)?.clusterDomain;
+}
+
+/** The controller image from the app's KubeOpenCodeConfig (CronTask jobs), if it sets one. */
+export function clusterSystemImage(scope: IConstruct): string | undefined {
+  return indexOf(scope).configs.find((c) => c.systemImage)?.systemImage;
 }
 
 /** The cluster proxy of the app's KubeOpenCodeConfig, if it has one. */

@@ -349,7 +349,7 @@ export class Controller {
 
   private async serverClient(agent: Obj): Promise<OpencodeClient> {
     const { namespace: ns, name } = agent.metadata;
-    const url = this.opts.serverUrl?.(agent) ?? agent.status?.url ?? NAMES.serverUrl(name, ns, agent.spec?.port ?? DEFAULTS.port);
+    const url = this.opts.serverUrl?.(agent) ?? agent.status?.url ?? NAMES.serverUrl(name, ns, agent.spec?.port ?? DEFAULTS.port, this.clusterDomain());
     const auth = agent.spec?.serverAuth;
     let password: string | undefined;
     if (auth?.enabled !== false) {
@@ -358,6 +358,10 @@ export class Controller {
       password = data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
     }
     return new OpencodeClient(url, password);
+  }
+
+  private clusterDomain(): string {
+    return this.configs.get(undefined, 'cluster')?.spec?.clusterDomain ?? DEFAULTS.clusterDomain;
   }
 
   private context(): ExecutionContext {
@@ -475,7 +479,7 @@ export class Controller {
       observedGeneration: agent.metadata.generation,
       deploymentName: NAMES.serverDeployment(name),
       serviceName: NAMES.service(name),
-      url: NAMES.serverUrl(name, ns, port),
+      url: NAMES.serverUrl(name, ns, port, this.clusterDomain()),
       ready,
       suspended,
     };

@@ -164,3 +164,17 @@ describe('KubeOpenCodeConfig', () => {
     expect(envOf(container(podSpec(m.find('PodTemplate', 'tpl-template-task')), 'task')).https_proxy).toBe(proxy.httpsProxy);
   });
 });
+
+describe('KubeOpenCodeConfig: cluster domain and system image', () => {
+  test('clusterDomain reaches the server URL of task pods; systemImage the CronTask jobs, wherever they are declared', () => {
+    const { CronTask } = require('../../src');
+    const c = chart('ns');
+    const a = new Agent(c, 'a', { workspaceDir: '/w', serviceAccountName: 'sa' });
+    new CronTask(c, 'nightly', { schedule: '0 1 * * *', taskTemplate: { spec: { agentRef: a, description: 'x' } } });
+    // declared after the constructs that use it
+    new KubeOpenCodeConfig(c, 'config', { clusterDomain: 'corp.internal', systemImage: { image: 'registry.corp/kubeopencode/controller:0.1.0' } });
+    const m = synth(c);
+    expect(envOf(container(podSpec(m.find('PodTemplate', 'a-task')), 'task')).KUBEOPENCODE_SERVER_URL).toBe('http://a.ns.svc.corp.internal:4096');
+    expect(m.find('CronJob', 'nightly').spec.jobTemplate.spec.template.spec.containers[0].image).toBe('registry.corp/kubeopencode/controller:0.1.0');
+  });
+});

@@ -2,16 +2,14 @@ import { ApiObject, ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as gen from '../../imports/kubeopencode.io';
-import { AgentTemplateSpec, ContextItem, Credential, ENV, Environment, LABELS, MANAGED_BY, NAMES, SkillSource } from '../api';
-import { validateContexts } from '../pod/contexts';
-import { validateCredentials } from '../pod/credentials';
+import { AgentTemplateSpec, ENV, Environment, LABELS, MANAGED_BY, NAMES } from '../api';
 import { buildAgentPod } from '../pod/pod-builder';
 import { runtimeContextText } from '../pod/runtime-context';
-import { validateSkills } from '../pod/skills';
 import { SystemImages, kubeletLiteral } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
+import { EnvironmentConstruct } from './environment-construct';
 import { IAgentTemplate, clusterProxy, markTemplate } from './lookup';
 
 /** Props of an AgentTemplate: the fields of the guide's AgentTemplate `spec`, plus metadata and `systemImages`. */
@@ -33,7 +31,7 @@ export interface AgentTemplateProps extends AgentTemplateSpec {
  * resource, and a PodTemplate `{name}-template-task` whose pod has everything an Agent's server pod has (contexts,
  * init containers, credentials, CA, proxy, security, pull secrets) but runs `opencode run "<task>"` and exits.
  */
-export class AgentTemplate extends Construct implements IAgentTemplate {
+export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplate {
   public readonly name: string;
   public readonly namespace?: string;
   /** The AgentTemplate custom resource. */
@@ -45,20 +43,14 @@ export class AgentTemplate extends Construct implements IAgentTemplate {
   public readonly taskPodTemplate?: k8s.KubePodTemplate;
 
   private readonly props: AgentTemplateProps;
-  private readonly contexts: ContextItem[];
-  private readonly credentials: Credential[];
-  private readonly skills: SkillSource[];
   private built?: ReturnType<AgentTemplate['build']>;
 
   constructor(scope: Construct, id: string, props: AgentTemplateProps = {}) {
-    super(scope, id);
-    markTemplate(this);
+    super(scope, id, 'AgentTemplate', props);
     this.props = props;
     this.name = props.metadata?.name ?? id;
     this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
-    this.contexts = [...(props.contexts ?? [])];
-    this.credentials = [...(props.credentials ?? [])];
-    this.skills = [...(props.skills ?? [])];
+    markTemplate(this);
 
     const problems = new Problems('AgentTemplate', this);
     validateObjectName(this.name, problems, 63 - '-template-context'.length);
@@ -89,51 +81,11 @@ export class AgentTemplate extends Construct implements IAgentTemplate {
 
   /** The template's spec with everything added by mutators: what Agents referencing it merge from. */
   public environment(): Environment {
-    const p = this.props;
-    return {
-      agentImage: p.agentImage,
-      executorImage: p.executorImage,
-      attachImage: p.attachImage,
-      workspaceDir: p.workspaceDir,
-      serviceAccountName: p.serviceAccountName,
-      contexts: p.contexts || this.contexts.length ? this.contexts : undefined,
-      credentials: p.credentials || this.credentials.length ? this.credentials : undefined,
-      skills: p.skills || this.skills.length ? this.skills : undefined,
-      caBundle: p.caBundle,
-      proxy: p.proxy,
-      imagePullSecrets: p.imagePullSecrets,
-      podSpec: p.podSpec,
-      config: p.config,
-    };
+    return this.ownEnvironment();
   }
 
-  public addContext(context: ContextItem): this {
-    const problems = new Problems('AgentTemplate', this);
-    validateContexts([...this.contexts, context], this.props.workspaceDir, problems);
-    problems.throwIfAny();
-    this.contexts.push(context);
-    return this.changed();
-  }
-
-  public addCredential(credential: Credential): this {
-    const problems = new Problems('AgentTemplate', this);
-    validateCredentials([...this.credentials, credential], problems);
-    problems.throwIfAny();
-    this.credentials.push(credential);
-    return this.changed();
-  }
-
-  public addSkill(skill: SkillSource): this {
-    const problems = new Problems('AgentTemplate', this);
-    validateSkills([...this.skills, skill], problems);
-    problems.throwIfAny();
-    this.skills.push(skill);
-    return this.changed();
-  }
-
-  private changed(): this {
+  protected changed(): void {
     this.built = undefined;
-    return this;
   }
 
   private resolve() {

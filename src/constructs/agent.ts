@@ -5,8 +5,6 @@ import * as gen from '../../imports/kubeopencode.io';
 import {
   ANNOTATIONS,
   AgentSpec,
-  ContextItem,
-  Credential,
   DEFAULTS,
   ENV,
   Environment,
@@ -16,21 +14,19 @@ import {
   NAMES,
   PATHS,
   Persistence,
-  SkillSource,
 } from '../api';
 import { hashOf } from '../hash';
-import { contextName, isRollout, validateContexts } from '../pod/contexts';
-import { validateCredentials } from '../pod/credentials';
-import { buildAgentPod } from '../pod/pod-builder';
+import { contextName, isRollout } from '../pod/contexts';
+import { buildAgentPod, podLevelSettings } from '../pod/pod-builder';
 import { proxyEnv } from '../pod/proxy';
 import { caBundleWiring } from '../pod/ca-bundle';
 import { runtimeContextText } from '../pod/runtime-context';
-import { containerSecurityContext, podSecurityContext } from '../pod/security';
-import { validateSkills } from '../pod/skills';
+import { containerSecurityContext } from '../pod/security';
 import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, kubeletLiteral, tmpMount } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
+import { EnvironmentConstruct } from './environment-construct';
 import { IAgentTemplate, clusterDomain, clusterProxy, findTemplate, templateNames } from './lookup';
 import { mergeTemplate } from './merge';
 
@@ -88,7 +84,7 @@ const AGENT_ONLY_QUANTITY_FIELDS = ['sessions', 'workspace'] as const;
  * Service `{name}`, optional PVCs for sessions and workspace, a ConfigMap with the generated files, and the PodTemplate
  * the controller uses for the Agent's Task pods.
  */
-export class Agent extends Construct {
+export class Agent extends EnvironmentConstruct {
   /** The Kubernetes name of the Agent (and of its Service). */
   public readonly name: string;
   /** The namespace, when the chart or metadata sets one. */
@@ -103,19 +99,13 @@ export class Agent extends Construct {
   public readonly taskPodTemplate: k8s.KubePodTemplate;
 
   private readonly props: AgentProps;
-  private readonly contexts: ContextItem[];
-  private readonly credentials: Credential[];
-  private readonly skills: SkillSource[];
   private built?: ReturnType<Agent['build']>;
 
   constructor(scope: Construct, id: string, props: AgentProps) {
-    super(scope, id);
+    super(scope, id, 'Agent', props);
     this.props = props;
     this.name = props.metadata?.name ?? id;
     this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
-    this.contexts = [...(props.contexts ?? [])];
-    this.credentials = [...(props.credentials ?? [])];
-    this.skills = [...(props.skills ?? [])];
 
     const problems = new Problems('Agent', this);
     validateObjectName(this.name, problems, 63 - '-server-workspace'.length);
@@ -222,61 +212,13 @@ export class Agent extends Construct {
       : `http://${this.name}:${this.port}`;
   }
 
-  /** Adds a context (same shape as an entry of `contexts`). */
-  public addContext(context: ContextItem): this {
-    const problems = new Problems('Agent', this);
-    validateContexts([...this.contexts, context], this.props.workspaceDir, problems);
-    problems.throwIfAny();
-    this.contexts.push(context);
-    return this.changed();
-  }
-
-  /** Adds a credential (same shape as an entry of `credentials`). */
-  public addCredential(credential: Credential): this {
-    const problems = new Problems('Agent', this);
-    validateCredentials([...this.credentials, credential], problems);
-    problems.throwIfAny();
-    this.credentials.push(credential);
-    return this.changed();
-  }
-
-  /** Adds a skills source (same shape as an entry of `skills`). */
-  public addSkill(skill: SkillSource): this {
-    const problems = new Problems('Agent', this);
-    validateSkills([...this.skills, skill], problems);
-    problems.throwIfAny();
-    this.skills.push(skill);
-    return this.changed();
-  }
-
   /** The template's name, when the Agent has one. */
   public get templateName(): string | undefined {
     return this.props.templateRef?.name;
   }
 
-  private changed(): this {
+  protected changed(): void {
     this.built = undefined;
-    return this;
-  }
-
-  /** The Agent's own environment fields, with mutator additions; lists only where the Agent sets them. */
-  private ownEnvironment(): Environment {
-    const p = this.props;
-    return {
-      agentImage: p.agentImage,
-      executorImage: p.executorImage,
-      attachImage: p.attachImage,
-      workspaceDir: p.workspaceDir,
-      serviceAccountName: p.serviceAccountName,
-      contexts: p.contexts || this.contexts.length ? this.contexts : undefined,
-      credentials: p.credentials || this.credentials.length ? this.credentials : undefined,
-      skills: p.skills || this.skills.length ? this.skills : undefined,
-      caBundle: p.caBundle,
-      proxy: p.proxy,
-      imagePullSecrets: p.imagePullSecrets,
-      podSpec: p.podSpec,
-      config: p.config,
-    };
   }
 
   private template(): IAgentTemplate | undefined {
@@ -434,7 +376,6 @@ export class Agent extends Construct {
   private buildTaskTemplate(env: Environment): k8s.PodTemplateSpec {
     const ca = caBundleWiring(env.caBundle);
     const securityContext = containerSecurityContext(env.podSpec);
-    const scheduling = env.podSpec?.scheduling;
     return {
       metadata: {
         labels: { ...(env.podSpec?.labels ?? {}), ...this.labels('task') },
@@ -442,13 +383,7 @@ export class Agent extends Construct {
       },
       spec: {
         restartPolicy: 'Never',
-        serviceAccountName: env.serviceAccountName,
-        imagePullSecrets: env.imagePullSecrets?.length ? env.imagePullSecrets.map((s) => ({ name: s.name })) : undefined,
-        runtimeClassName: env.podSpec?.runtimeClassName,
-        nodeSelector: scheduling?.nodeSelector as Record<string, string> | undefined,
-        tolerations: scheduling?.tolerations as k8s.Toleration[] | undefined,
-        affinity: scheduling?.affinity as k8s.Affinity | undefined,
-        securityContext: podSecurityContext(env.podSpec),
+        ...podLevelSettings(env),
         containers: [{
           name: 'task',
           image: env.attachImage ?? env.agentImage ?? env.executorImage ?? IMAGES.opencode,

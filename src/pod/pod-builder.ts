@@ -157,21 +157,29 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     securityContext,
   };
 
-  const scheduling = e.podSpec?.scheduling;
   return {
     opencode,
     generated,
     spec: {
-      serviceAccountName: e.serviceAccountName,
-      imagePullSecrets: e.imagePullSecrets?.length ? e.imagePullSecrets.map((s) => ({ name: s.name })) : undefined,
-      runtimeClassName: e.podSpec?.runtimeClassName,
-      nodeSelector: scheduling?.nodeSelector as Record<string, string> | undefined,
-      tolerations: scheduling?.tolerations as k8s.Toleration[] | undefined,
-      affinity: scheduling?.affinity as k8s.Affinity | undefined,
-      securityContext: podSecurityContext(e.podSpec),
+      ...podLevelSettings(e),
       initContainers: initContainers.length ? initContainers : undefined,
       containers: [mainContainer, ...contexts.sidecars],
       volumes,
     },
+  };
+}
+
+/** What every pod generated for an environment shares at pod level: identity, pull secrets, placement, security. */
+export function podLevelSettings(e: Environment): Pick<k8s.PodSpec,
+'serviceAccountName' | 'imagePullSecrets' | 'runtimeClassName' | 'nodeSelector' | 'tolerations' | 'affinity' | 'securityContext'> {
+  const scheduling = e.podSpec?.scheduling;
+  return {
+    serviceAccountName: e.serviceAccountName,
+    imagePullSecrets: e.imagePullSecrets?.length ? e.imagePullSecrets.map((s) => ({ name: s.name })) : undefined,
+    runtimeClassName: e.podSpec?.runtimeClassName,
+    nodeSelector: scheduling?.nodeSelector as Record<string, string> | undefined,
+    tolerations: scheduling?.tolerations as k8s.Toleration[] | undefined,
+    affinity: scheduling?.affinity as k8s.Affinity | undefined,
+    securityContext: podSecurityContext(e.podSpec),
   };
 }

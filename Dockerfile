@@ -9,6 +9,10 @@ COPY . .
 RUN npx tsc --build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
+# git for the Rollout policy's `git ls-remote`, CA certificates for HTTPS remotes
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /opt/kubeopencode
 COPY --from=build /src/package.json ./

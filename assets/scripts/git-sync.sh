@@ -110,11 +110,12 @@ remote_hash() {
   # Candidates in order of preference; "^{}" is the commit an annotated tag points at.
   case $GIT_REF in
     HEAD | refs/*)
-      g ls-remote origin "$GIT_REF" || return 1
+      g ls-remote origin "$GIT_REF" "$GIT_REF^{}" || return 1
       koc_cands="$GIT_REF^{} $GIT_REF"
       ;;
     *)
-      g ls-remote origin "refs/heads/$GIT_REF" "refs/tags/$GIT_REF" || return 1
+      # without the "^{}" pattern git filters the peeled line out, and an annotated tag would compare as the tag object
+      g ls-remote origin "refs/heads/$GIT_REF" "refs/tags/$GIT_REF" "refs/tags/$GIT_REF^{}" || return 1
       koc_cands="refs/heads/$GIT_REF refs/tags/$GIT_REF^{} refs/tags/$GIT_REF"
       ;;
   esac

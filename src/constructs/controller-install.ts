@@ -132,7 +132,10 @@ export class KubeOpenCodeController extends Construct {
                 limits: { memory: k8s.Quantity.fromString('512Mi') },
               },
               securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
+              // git ls-remote (Rollout contexts) writes a credentials file and a CA bundle here
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
             }],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
           },
         },
       },

@@ -22,6 +22,8 @@ import {
   isFinished,
   isWaiting,
 } from './decide';
+import type { LsRemoteOptions } from './git-remote';
+import { GitRolloutRuntime } from './git-rollout-runtime';
 import { HealthServer } from './health';
 import { EventRecorder } from './kube/events';
 import { ExecutionContext, MissingPodTemplate, WriteExecutor } from './kube/executor';
@@ -59,6 +61,8 @@ export interface ControllerOptions {
   readonly serverUrl?: (agent: Obj) => string;
   /** A Task being deleted is kept (finalizer) at most this long while its session is aborted. @default 30 */
   readonly finalizerTimeoutSeconds?: number;
+  /** Replaces `git ls-remote` for Rollout contexts (tests). */
+  readonly gitLsRemote?: (o: LsRemoteOptions) => Promise<string>;
 }
 
 /** Held by agentRef Tasks while running, so that deleting one aborts its session on the server first. */
@@ -73,6 +77,7 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly executor: WriteExecutor;
   private readonly events: EventRecorder;
+  private readonly gitRollout: GitRolloutRuntime;
   private readonly now: () => number;
   private readonly tasks: Watcher<Obj>;
   private readonly agents: Watcher<Obj>;
@@ -96,6 +101,12 @@ export class Controller {
     this.rest = new Rest(opts.kubeConfig, { onWrite: (verb, p) => this.metrics.apiWrites.inc({ verb, resource: resourceOf(p) }) });
     this.events = new EventRecorder(this.rest, this.log, this.now);
     this.executor = new WriteExecutor(this.rest, this.events);
+    this.gitRollout = new GitRolloutRuntime({
+      rest: this.rest,
+      now: this.now,
+      lsRemote: opts.gitLsRemote,
+      clusterProxy: () => this.configs.get(undefined, 'cluster')?.spec?.proxy,
+    });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 8,
       onError: (key, err) => {
@@ -235,7 +246,10 @@ export class Controller {
 
   private async reconcileAgent(ns: string, name: string): Promise<void> {
     const agent = this.agents.get(ns, name);
-    if (!agent) return;
+    if (!agent) {
+      this.gitRollout.forget(ns, name);
+      return;
+    }
     const deployment = this.deployments.get(ns, NAMES.serverDeployment(name));
     const taskObjs = this.tasks.list(ns).filter((t) => t.spec?.agentRef?.name === name);
     const tasks = taskObjs.map(toTaskView);
@@ -250,6 +264,16 @@ export class Controller {
 
     const standby = decideStandby(view, tasks, now);
     if (await this.run(`agent/${ns}/${name}`, standby)) return;
+
+    // Rollout-synced Git contexts: after admission and standby, since a remote check may take a few seconds
+    if (deployment) {
+      const git = await this.gitRollout.reconcile(agent, deployment, taskObjs, now);
+      for (const p of git.problems) {
+        this.log.warn({ agent: `${ns}/${name}`, context: p.context }, p.message);
+        this.events.record({ kind: 'Agent', namespace: ns, name, uid: agent.metadata.uid }, 'Warning', 'GitSyncFailed', p.message);
+      }
+      if (await this.run(`agent/${ns}/${name}`, git)) return;
+    }
 
     await this.scaleServer(agent, deployment);
     await this.writeAgentStatus(agent, deployment);

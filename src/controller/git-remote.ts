@@ -133,7 +133,9 @@ export async function lsRemote(opts: LsRemoteOptions): Promise<string> {
   if (isFullSha(opts.ref)) return opts.ref;
 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_LS_REMOTE_TIMEOUT_MS;
-  const dir = await fsp.mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), 'koc-ls-remote-'));
+  const tmp = opts.tmpDir ?? os.tmpdir();
+  const dir = await fsp.mkdtemp(path.join(tmp, 'koc-ls-remote-')).catch((e: Error) =>
+    fail('failed', `cannot create a temporary directory under ${tmp} (${e.message}); a read-only root filesystem needs a writable /tmp`));
   try {
     await fsp.chmod(dir, 0o700);
     const env: NodeJS.ProcessEnv = {

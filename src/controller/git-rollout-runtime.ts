@@ -15,11 +15,10 @@
  *   template annotations, which the decision reads. The last answer is passed to every decision so a rollout held for
  *   Tasks happens as soon as they finish, not at the next check.
  * - Annotation keys: `kubeopencode.io/git-hash-<ctx>`, or `git-hash-<first 40 chars>-<8 hex of sha256(ctx)>` when the
- *   name part would exceed the 63-character limit (see gitHashAnnotationKey).
+ *   name part would exceed the 63-character limit (see gitHashAnnotation in decide/git-rollout.ts).
  */
-import { createHash } from 'crypto';
 import { ALWAYS_NO_PROXY, ANNOTATIONS, DEFAULTS, type Proxy } from '../api';
-import { decideGitRollout, gitHashAnnotation, isActive, parseGoDurationMs, type Decision, type TaskView, type Write } from './decide';
+import { decideGitRollout, gitHashAnnotation, isActive, parseGoDurationMs, type Decision, type TaskView } from './decide';
 import { lsRemote as realLsRemote, type GitCredentials, type GitProxy, type LsRemoteOptions } from './git-remote';
 import { type Rest, paths } from './kube/rest';
 import { type Obj, toAgentView, toTaskView } from './kube/views';
@@ -65,7 +64,6 @@ export interface GitRolloutResult extends Decision {
   readonly problems: readonly GitRolloutProblem[];
 }
 
-const ANNOTATION_NAME_MAX = 63;
 const MIN_INTERVAL_MS = 1000;
 const FAILURE_RETRY_MS = 15_000;
 
@@ -73,13 +71,8 @@ const FAILURE_RETRY_MS = 15_000;
  * The pod-template annotation for a context: `kubeopencode.io/git-hash-<ctx>`, or, when `git-hash-<ctx>` exceeds 63
  * characters (the limit of an annotation key's name part), `kubeopencode.io/git-hash-<first 40>-<sha256[:8]>`.
  */
-export function gitHashAnnotationKey(contextName: string): string {
-  const prefix = ANNOTATIONS.gitHashPrefix; // kubeopencode.io/git-hash-
-  const namePart = prefix.slice(prefix.indexOf('/') + 1) + contextName;
-  if (namePart.length <= ANNOTATION_NAME_MAX) return prefix + contextName;
-  const digest = createHash('sha256').update(contextName).digest('hex').slice(0, 8);
-  return `${prefix}${contextName.slice(0, 40)}-${digest}`;
-}
+/** The pod-template annotation a context's commit goes into (the rule lives with the decision). */
+export const gitHashAnnotationKey = gitHashAnnotation;
 
 /** Parses the Deployment annotation; malformed entries are reported, not fatal. */
 export function parseRolloutAnnotation(value: string | undefined): { contexts: RolloutContext[]; problems: GitRolloutProblem[] } {
@@ -191,27 +184,14 @@ export class GitRolloutRuntime {
       const h = mem.get(c.name)?.hash;
       if (h) remoteHashes[c.name] = h;
     }
-    // decideGitRollout names annotations with gitHashAnnotation(ctx); the key on the object may be the shortened one
-    const actual: Record<string, string> = { ...(deployment.spec?.template?.metadata?.annotations ?? {}) };
-    const toActual = new Map<string, string>();
-    for (const c of contexts) {
-      const decided = gitHashAnnotation(c.name);
-      const real = gitHashAnnotationKey(c.name);
-      if (decided === real) continue;
-      toActual.set(decided, real);
-      if (actual[real] !== undefined) actual[decided] = actual[real];
-      else delete actual[decided];
-    }
     const views = tasks.map((t) => ('metadata' in t ? toTaskView(t as Obj) : (t as TaskView)));
     const decision = decideGitRollout({
       agent: toAgentView(agent, deployment),
       remoteHashes,
-      podTemplateAnnotations: actual,
+      podTemplateAnnotations: deployment.spec?.template?.metadata?.annotations ?? {},
       activeTaskCount: views.filter(isActive).length,
     }, now);
-    const writes = decision.writes.map((w): Write => (w.kind === 'patchServerPodTemplate' && toActual.size
-      ? { ...w, annotations: Object.fromEntries(Object.entries(w.annotations).map(([k, v]) => [toActual.get(k) ?? k, v])) }
-      : w));
+    const writes = decision.writes;
 
     let nextCheckAt: number | undefined;
     for (const c of contexts) {

@@ -236,3 +236,20 @@ test('deleting a Task garbage-collects nothing the controller made outside it; T
   expect(condition(t, 'Stopped')).toMatchObject({ status: 'True', reason: 'UserStopped' });
   expect(await getPod(ns, 'queued-pod')).toBeUndefined();
 });
+
+test('Git Rollout through the controller: first commit recorded, a new one rolls the server when no Task runs', async () => {
+  const clock = fakeClock();
+  let remote = 'a'.repeat(40);
+  const ns = await agentIn({
+    contexts: [{ name: 'agent-config', type: 'Git', git: { repository: 'https://git.example.com/org/agent-config.git', ref: 'main', sync: { enabled: true, interval: '10m', policy: 'Rollout' } }, mountPath: '.' }],
+  });
+  const c = await started({ now: clock.now, gitLsRemote: async () => remote });
+  await waitFor(async () => (await getAgent(ns, 'agent')).status?.gitSyncStatuses?.[0]?.commitHash === remote, 10_000, { what: 'first commit recorded' });
+  const deploymentPath = `/apis/apps/v1/namespaces/${ns}/deployments/agent-server`;
+  expect((await kubeRequest('GET', deploymentPath)).spec.template.metadata.annotations['kubeopencode.io/git-hash-agent-config']).toBeUndefined();
+  remote = 'b'.repeat(40);
+  clock.advance(10 * 60_000 + 1000);
+  c.resync();
+  await waitFor(async () => (await kubeRequest('GET', deploymentPath)).spec.template.metadata.annotations['kubeopencode.io/git-hash-agent-config'] === remote, 10_000, { what: 'rolled to the new commit' });
+  expect((await getAgent(ns, 'agent')).status.gitSyncStatuses[0].commitHash).toBe(remote);
+});

@@ -2,6 +2,7 @@
  * Git contexts with sync policy Rollout ("Task Protection" in the guide): a new commit rolls the server Deployment,
  * but not under running Tasks, unless they have kept it waiting for an hour.
  */
+import { createHash } from 'crypto';
 import { ANNOTATIONS, CONDITIONS, DEFAULTS, NAMES } from '../../api';
 import { conditionChange, findCondition, type ConditionContent } from './conditions';
 import type { EpochMs } from './time';
@@ -23,8 +24,15 @@ export interface GitRolloutInput {
   readonly activeTaskCount: number;
 }
 
-/** The annotation whose change rolls the server for one context. */
-export const gitHashAnnotation = (contextName: string): string => `${ANNOTATIONS.gitHashPrefix}${contextName}`;
+/**
+ * The annotation whose change rolls the server for one context: `kubeopencode.io/git-hash-<ctx>`, shortened to
+ * `git-hash-<first 40>-<8 hex of sha256>` when the name part would pass the 63 characters an annotation name allows.
+ */
+export function gitHashAnnotation(contextName: string): string {
+  const prefix = ANNOTATIONS.gitHashPrefix;
+  if (prefix.slice(prefix.indexOf('/') + 1).length + contextName.length <= 63) return prefix + contextName;
+  return `${prefix}${contextName.slice(0, 40)}-${createHash('sha256').update(contextName).digest('hex').slice(0, 8)}`;
+}
 
 /**
  * - A context seen for the first time: its commit is recorded in status.gitSyncStatuses, nothing rolls.

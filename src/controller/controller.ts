@@ -93,6 +93,14 @@ export class Controller {
   private leading = false;
   /** Agents whose server password Secret is known to exist (an optimisation only: a restart checks again). */
   private readonly authEnsured = new Set<string>();
+  /**
+   * Objects as our own writes left them, until the cache shows the same resourceVersion ("expectations"): the Agent's
+   * status event can arrive before the Task's, and a decision from a Task cache that lags behind would start it again.
+   * Kept at most a few seconds; a write from a stale view is still stopped by its resourceVersion (409).
+   */
+  private readonly written = new Map<string, { obj: Obj; at: number }>();
+  /** Server passwords by Agent uid, read from its Secret at most once a minute. */
+  private readonly passwords = new Map<string, { value: string | undefined; at: number }>();
 
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.log ?? createLogger();
@@ -223,6 +231,21 @@ export class Controller {
     }
   }
 
+  /** The object as the controller last knew it: its own newer write while the cache has not caught up. */
+  private fresh(kind: 'Task' | 'Agent' | 'CronTask', o: Obj): Obj;
+  private fresh(kind: 'Task' | 'Agent' | 'CronTask', o: Obj | undefined): Obj | undefined;
+  private fresh(kind: 'Task' | 'Agent' | 'CronTask', o: Obj | undefined): Obj | undefined {
+    if (!o) return o;
+    const k = `${kind}/${o.metadata.namespace}/${o.metadata.name}`;
+    const w = this.written.get(k);
+    if (!w) return o;
+    if (w.obj.metadata.uid !== o.metadata.uid || Date.now() - w.at > 5000 || !olderThan(o.metadata.resourceVersion, w.obj.metadata.resourceVersion)) {
+      this.written.delete(k);
+      return o;
+    }
+    return w.obj;
+  }
+
   private async reconcile(k: string): Promise<void> {
     if (!this.leading) return;
     const [kind, ns, name] = k.split('/');
@@ -245,25 +268,27 @@ export class Controller {
   // ---- Agents: admission (serialized per Agent: this key runs one at a time), standby, scale, status ----------------
 
   private async reconcileAgent(ns: string, name: string): Promise<void> {
-    const agent = this.agents.get(ns, name);
+    const agent = this.fresh('Agent', this.agents.get(ns, name));
     if (!agent) {
       this.gitRollout.forget(ns, name);
       return;
     }
     const deployment = this.deployments.get(ns, NAMES.serverDeployment(name));
-    const taskObjs = this.tasks.list(ns).filter((t) => t.spec?.agentRef?.name === name);
+    const taskObjs = this.tasks.list(ns).filter((t) => t.spec?.agentRef?.name === name).map((t) => this.fresh('Task', t));
     const tasks = taskObjs.map(toTaskView);
     const now = this.now();
     const view = toAgentView(agent, deployment);
 
     await this.ensureAgentBelongings(agent);
 
+    // the objects the decisions are made from: their resourceVersions guard the writes
+    const seen = snapshot([['Agent', agent], ...taskObjs.map((t): [string, Obj] => ['Task', t])]);
     const admission = admitQueuedTasks(view, tasks, now);
     this.countAdmissions(admission);
-    if (await this.run(`agent/${ns}/${name}`, admission)) return; // the written objects come back as events
+    if (await this.run(`agent/${ns}/${name}`, admission, seen)) return; // the written objects come back as events
 
     const standby = decideStandby(view, tasks, now);
-    if (await this.run(`agent/${ns}/${name}`, standby)) return;
+    if (await this.run(`agent/${ns}/${name}`, standby, seen)) return;
 
     // Rollout-synced Git contexts: after admission and standby, since a remote check may take a few seconds
     if (deployment) {
@@ -272,7 +297,7 @@ export class Controller {
         this.log.warn({ agent: `${ns}/${name}`, context: p.context }, p.message);
         this.events.record({ kind: 'Agent', namespace: ns, name, uid: agent.metadata.uid }, 'Warning', 'GitSyncFailed', p.message);
       }
-      if (await this.run(`agent/${ns}/${name}`, git)) return;
+      if (await this.run(`agent/${ns}/${name}`, git, seen)) return;
     }
 
     await this.scaleServer(agent, deployment);
@@ -283,13 +308,16 @@ export class Controller {
   }
 
   /** Executes a decision; true when it wrote something. Schedules its wake-up. */
-  private async run(k: string, d: Decision): Promise<boolean> {
+  private async run(k: string, d: Decision, seen?: Map<string, Obj>): Promise<boolean> {
     if (d.wakeAt !== undefined) this.queue.addAt(k, d.wakeAt);
     if (d.writes.length === 0) return false;
     this.log.debug({ key: k, writes: d.writes.map((w) => `${w.kind}:${'name' in w ? w.name : 'taskName' in w ? w.taskName : ''}`) }, 'decided');
-    const writes = await this.withSessionOutcome(d.writes);
+    const writes = await this.withSessionOutcome(d.writes, seen);
     try {
-      await this.executor.execute(writes, this.context());
+      const out = await this.executor.execute(writes, this.context(seen));
+      const at = Date.now();
+      for (const [key, obj] of out) this.written.set(key, { obj, at });
+      if (this.written.size > 1000) for (const [key, w] of this.written) if (at - w.at > 5000) this.written.delete(key);
     } catch (e) {
       if (e instanceof MissingPodTemplate) {
         await this.failTask(e.task, 'PodCreationError', e.message);
@@ -306,14 +334,15 @@ export class Controller {
    * (`opencode run --attach` exits 0 even when the model or a tool failed). The session id, message count and token
    * usage go onto the status.
    */
-  private async withSessionOutcome(writes: readonly Write[]): Promise<Write[]> {
+  private async withSessionOutcome(writes: readonly Write[], seen?: Map<string, Obj>): Promise<Write[]> {
     const out: Write[] = [];
     for (const w of writes) {
       if (w.kind !== 'patchTaskStatus' || (w.status.phase !== 'Completed' && w.status.phase !== 'Failed')) {
         out.push(w);
         continue;
       }
-      const task = this.tasks.get(w.namespace, w.name);
+      // the Task as the decision saw it: the cache may not show it Running yet
+      const task = seen?.get(`Task/${w.namespace}/${w.name}`) ?? this.fresh('Task', this.tasks.get(w.namespace, w.name));
       const agent = task?.spec?.agentRef ? this.agents.get(w.namespace, task.spec.agentRef.name) : undefined;
       if (!task || !agent || task.status?.phase !== 'Running') {
         out.push(w);
@@ -377,9 +406,15 @@ export class Controller {
     const auth = agent.spec?.serverAuth;
     let password: string | undefined;
     if (auth?.enabled !== false) {
-      const secret = await this.rest.get(paths.core('secrets', ns, auth?.secretRef?.name ?? NAMES.serverAuthSecret(name)));
-      const data = secret.data?.[auth?.secretRef?.key ?? DEFAULTS.serverAuthKey];
-      password = data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+      const cached = this.passwords.get(agent.metadata.uid);
+      if (cached && Date.now() - cached.at < 60_000) {
+        password = cached.value;
+      } else {
+        const secret = await this.rest.get(paths.core('secrets', ns, auth?.secretRef?.name ?? NAMES.serverAuthSecret(name)));
+        const data = secret.data?.[auth?.secretRef?.key ?? DEFAULTS.serverAuthKey];
+        password = data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+        this.passwords.set(agent.metadata.uid, { value: password, at: Date.now() });
+      }
     }
     return new OpencodeClient(url, password);
   }
@@ -388,10 +423,12 @@ export class Controller {
     return this.configs.get(undefined, 'cluster')?.spec?.clusterDomain ?? DEFAULTS.clusterDomain;
   }
 
-  private context(): ExecutionContext {
+  /** Reads for the executor: the objects the decision saw (their resourceVersions), else the freshest we know. */
+  private context(seen?: Map<string, Obj>): ExecutionContext {
     return {
       objectOf: (kind, ns, name) =>
-        (kind === 'Task' ? this.tasks : kind === 'Agent' ? this.agents : this.cronTasks).get(ns, name),
+        seen?.get(`${kind}/${ns}/${name}`) ??
+        this.fresh(kind, (kind === 'Task' ? this.tasks : kind === 'Agent' ? this.agents : this.cronTasks).get(ns, name)),
       podTemplate: async (ns, name) => this.podTemplates.get(ns, name) ?? this.rest.tryGet(paths.core('podtemplates', ns, name)),
     };
   }
@@ -523,10 +560,11 @@ export class Controller {
   // ---- Tasks ---------------------------------------------------------------------------------------------------------
 
   private async reconcileTask(ns: string, name: string): Promise<void> {
-    const task = this.tasks.get(ns, name);
+    const task = this.fresh('Task', this.tasks.get(ns, name));
     if (!task) return;
     const view = toTaskView(task);
     const k = `task/${ns}/${name}`;
+    const seen = snapshot([['Task', task]]);
     const now = this.now();
     if (task.metadata.deletionTimestamp) {
       await this.finalizeDeletedTask(task);
@@ -543,16 +581,16 @@ export class Controller {
     if (isWaiting(view)) {
       const exists = agentName ? !!this.agents.get(ns, agentName) : !!this.templates.get(ns, templateName);
       if (!exists) {
-        await this.run(k, holdTasksForMissingReference([view], now));
+        await this.run(k, holdTasksForMissingReference([view], now), seen);
         return;
       }
       // agentRef Tasks are admitted by their Agent's key (serialized); a stop before the start is handled here
-      if (templateName && (await this.run(k, admitTemplateTasks([view], now)))) return;
+      if (templateName && (await this.run(k, admitTemplateTasks([view], now), seen))) return;
     }
     const pod = view.status?.phase === 'Running'
       ? await this.rest.tryGet(paths.core('pods', ns, NAMES.taskPod(name)))
       : undefined;
-    await this.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, this.opts.podStartGraceSeconds ?? 300));
+    await this.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, this.opts.podStartGraceSeconds ?? 300), seen);
   }
 
   /** Adds or removes the session-abort finalizer (a JSON patch that tests the list it read: a race is a 409/422). */
@@ -615,10 +653,11 @@ export class Controller {
   // ---- CronTasks and cleanup -----------------------------------------------------------------------------------------
 
   private async reconcileCronTask(ns: string, name: string): Promise<void> {
-    const ct = this.cronTasks.get(ns, name);
+    const ct = this.fresh('CronTask', this.cronTasks.get(ns, name));
     if (!ct) return;
-    const children = this.tasks.list(ns).filter((t) => t.metadata.labels?.[LABELS.cronTask] === name).map(toTaskView);
-    if (await this.run(`crontask/${ns}/${name}`, decideCronTask(toCronTaskView(ct), children, this.now()))) return;
+    const childObjs = this.tasks.list(ns).filter((t) => t.metadata.labels?.[LABELS.cronTask] === name).map((t) => this.fresh('Task', t));
+    const seen = snapshot([['CronTask', ct], ...childObjs.map((t): [string, Obj] => ['Task', t])]);
+    if (await this.run(`crontask/${ns}/${name}`, decideCronTask(toCronTaskView(ct), childObjs.map(toTaskView), this.now()), seen)) return;
     await this.mirrorCronJobSuspend(ct);
   }
 
@@ -642,6 +681,19 @@ export class Controller {
     }
     for (const tasks of byNs.values()) await this.run(CLUSTER_KEY, decideCleanup(tasks, policy, this.now()));
   }
+}
+
+/**
+ * Whether resourceVersion `a` is older than `b`. resourceVersions are opaque to clients in general; etcd-backed servers
+ * hand out increasing integers, and only then is the cache known to lag behind our write. Anything else: not older.
+ */
+function olderThan(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return a.length < b.length || (a.length === b.length && a < b);
+}
+
+function snapshot(entries: Array<[string, Obj]>): Map<string, Obj> {
+  return new Map(entries.map(([kind, o]) => [`${kind}/${o.metadata.namespace}/${o.metadata.name}`, o]));
 }
 
 function key(kind: string, o: Obj): string {

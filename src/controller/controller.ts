@@ -575,7 +575,6 @@ export class Controller {
       await this.setFinalizer(task, false);
       return;
     }
-    if (view.status?.phase === 'Running' && task.spec?.agentRef) await this.setFinalizer(task, true);
     const agentName = task.spec?.agentRef?.name;
     const templateName = task.spec?.templateRef?.name;
     if (isWaiting(view)) {
@@ -591,6 +590,9 @@ export class Controller {
       ? await this.rest.tryGet(paths.core('pods', ns, NAMES.taskPod(name)))
       : undefined;
     await this.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, this.opts.podStartGraceSeconds ?? 300), seen);
+    // after the pod, off the path from a freed slot to the next pod: deleting a running agentRef Task aborts its session
+    const after = this.fresh('Task', this.tasks.get(ns, name));
+    if (after?.status?.phase === 'Running' && after.spec?.agentRef && !after.metadata.deletionTimestamp) await this.setFinalizer(after, true);
   }
 
   /** Adds or removes the session-abort finalizer (a JSON patch that tests the list it read: a race is a 409/422). */

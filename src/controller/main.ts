@@ -8,7 +8,7 @@ import { packageRoot } from '../assets';
 import { Controller } from './controller';
 import { decideCronTask } from './decide';
 import { WriteExecutor } from './kube/executor';
-import { Rest, paths } from './kube/rest';
+import { Rest, isConflict, paths } from './kube/rest';
 import { toCronTaskView, toTaskView } from './kube/views';
 import { createLogger } from './log';
 import { LABELS } from '../api';
@@ -47,19 +47,27 @@ export async function crontaskFire(namespace: string, name: string, now = Date.n
   const log = createLogger();
   const rest = new Rest(kubeConfig(), { fieldManager: 'kubeopencode-crontask' });
   try {
-    const ct = await rest.get(paths.cr('crontasks', namespace, name));
-    const children = (await rest.get(`${paths.cr('tasks', namespace)}?labelSelector=${encodeURIComponent(`${LABELS.cronTask}=${name}`)}`)).items;
-    const decision = decideCronTask(toCronTaskView(ct), children.map(toTaskView), now);
-    // the job only creates and stops Tasks; status and the trigger annotation are the controller's
-    const writes = decision.writes.filter((w) => w.kind === 'createTask' || w.kind === 'annotateTask');
-    const byName = new Map(children.map((c: any) => [c.metadata.name, c]));
-    await new WriteExecutor(rest).execute(writes, {
-      objectOf: (kind, _ns, n) => (kind === 'Task' ? byName.get(n) : kind === 'CronTask' ? ct : undefined),
-      podTemplate: async () => undefined,
-    });
-    const created = writes.flatMap((w) => (w.kind === 'createTask' ? [w.task.name] : []));
-    log.info({ crontask: `${namespace}/${name}`, created }, created.length ? 'created Task' : 'nothing due');
-    return created;
+    // decide from what the server says now; a conflict (the controller wrote a child meanwhile) decides again
+    for (let attempt = 1; ; attempt++) {
+      const ct = await rest.get(paths.cr('crontasks', namespace, name));
+      const children = (await rest.get(`${paths.cr('tasks', namespace)}?labelSelector=${encodeURIComponent(`${LABELS.cronTask}=${name}`)}`)).items;
+      const decision = decideCronTask(toCronTaskView(ct), children.map(toTaskView), now);
+      // the job only creates and stops Tasks; status and the trigger annotation are the controller's
+      const writes = decision.writes.filter((w) => w.kind === 'createTask' || w.kind === 'annotateTask');
+      const byName = new Map(children.map((c: any) => [c.metadata.name, c]));
+      try {
+        await new WriteExecutor(rest).execute(writes, {
+          objectOf: (kind, _ns, n) => (kind === 'Task' ? byName.get(n) : kind === 'CronTask' ? ct : undefined),
+          podTemplate: async () => undefined,
+        });
+      } catch (e) {
+        if (isConflict(e) && attempt < 5) continue;
+        throw e;
+      }
+      const created = writes.flatMap((w) => (w.kind === 'createTask' ? [w.task.name] : []));
+      log.info({ crontask: `${namespace}/${name}`, created }, created.length ? 'created Task' : 'nothing due');
+      return created;
+    }
   } finally {
     rest.close();
   }

@@ -36,16 +36,26 @@ export class Watcher<T extends WatchedObject> {
       this.kc,
       this.path,
       async () => {
-        const q = this.labelSelector ? `?labelSelector=${encodeURIComponent(this.labelSelector)}` : '';
-        const list = await this.rest.get(`${this.path}${q}`);
+        // pages of 500: one response for 10,000 Tasks would be the process's high-water mark
+        const items: T[] = [];
+        let cont: string | undefined;
+        let list: any;
+        do {
+          const q = new URLSearchParams({ limit: '500' });
+          if (this.labelSelector) q.set('labelSelector', this.labelSelector);
+          if (cont) q.set('continue', cont);
+          list = await this.rest.get(`${this.path}?${q}`);
+          for (const item of list.items ?? []) items.push(slim(item));
+          cont = list.metadata?.continue || undefined;
+        } while (cont);
         listed = true;
-        return list;
+        return { ...list, items };
       },
       this.labelSelector,
     );
     this.informer = informer;
-    informer.on('add', (o) => this.onEvent('add', o));
-    informer.on('update', (o) => this.onEvent('update', o));
+    informer.on('add', (o) => this.onEvent('add', slim(o)));
+    informer.on('update', (o) => this.onEvent('update', slim(o)));
     informer.on('delete', (o) => this.onEvent('delete', o));
     // client-node emits 'connect' before listing; the cache is complete only once start() returns after a list
     const run = async () => {
@@ -80,3 +90,12 @@ export class Watcher<T extends WatchedObject> {
   }
 }
 
+
+/**
+ * Drops metadata.managedFields, which the controller never reads and which is about half of a Task's JSON: the
+ * informer hands its cached object to the callbacks, so this shrinks the cache itself.
+ */
+function slim<T extends WatchedObject>(o: T): T {
+  if (o.metadata && 'managedFields' in o.metadata) delete (o.metadata as any).managedFields;
+  return o;
+}

@@ -318,6 +318,7 @@ export class Controller {
       const at = Date.now();
       for (const [key, obj] of out) this.written.set(key, { obj, at });
       if (this.written.size > 1000) for (const [key, w] of this.written) if (at - w.at > 5000) this.written.delete(key);
+      this.followUp(writes, seen);
     } catch (e) {
       if (e instanceof MissingPodTemplate) {
         await this.failTask(e.task, 'PodCreationError', e.message);
@@ -421,6 +422,22 @@ export class Controller {
 
   private clusterDomain(): string {
     return this.configs.get(undefined, 'cluster')?.spec?.clusterDomain ?? DEFAULTS.clusterDomain;
+  }
+
+  /**
+   * The next step of a Task's life without waiting for our own write to come back as a watch event: a started Task's
+   * pod is created at once, and a finished Task's slot goes to the next one at once. (The reconciles read our writes
+   * through fresh(); the watch events still arrive and find nothing left to do.)
+   */
+  private followUp(writes: readonly Write[], seen?: Map<string, Obj>): void {
+    for (const w of writes) {
+      if (w.kind !== 'patchTaskStatus') continue;
+      if (w.status.phase === 'Running') this.queue.add(`task/${w.namespace}/${w.name}`);
+      if (w.status.phase === 'Completed' || w.status.phase === 'Failed') {
+        const task = seen?.get(`Task/${w.namespace}/${w.name}`) ?? this.tasks.get(w.namespace, w.name);
+        if (task?.spec?.agentRef?.name) this.queue.add(`agent/${w.namespace}/${task.spec.agentRef.name}`);
+      }
+    }
   }
 
   /** Reads for the executor: the objects the decision saw (their resourceVersions), else the freshest we know. */

@@ -116,9 +116,10 @@ project.testTask.prependExec('tsc --noEmit -p tsconfig.dev.json');
 // the ESM transform sits beside ts-jest's (projen owns the transform map)
 project.jest!.config.transform['^.+\\.m?js$'] = '<rootDir>/test/harness/esm-transform.js';
 
-project.addTask('bench', {
-  description: 'Benchmarks: synth at scale and the controller (writes bench/results/)',
-  exec: 'ts-node --transpile-only bench/run.ts',
+const bench = project.addTask('bench', {
+  description: 'Benchmarks: synth at scale and the controller (writes bench/results/latest.json)',
 });
+bench.spawn(project.tasks.tryFind('provision')!);
+bench.exec('ts-node --transpile-only bench/run.ts', { receiveArgs: true });
 
 project.synth();

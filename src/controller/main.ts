@@ -43,8 +43,7 @@ export async function run(): Promise<void> {
  * Creates the Task a CronTask is due for (name `{crontask}-{unix seconds of the due time}`, so a retried job never
  * creates a second one), honouring concurrencyPolicy and maxRetainedTasks: the same decision the controller makes.
  */
-export async function crontaskFire(namespace: string, name: string, now = Date.now()): Promise<string[]> {
-  const log = createLogger();
+export async function crontaskFire(namespace: string, name: string, now = Date.now(), log = createLogger()): Promise<string[]> {
   const rest = new Rest(kubeConfig(), { fieldManager: 'kubeopencode-crontask' });
   try {
     // decide from what the server says now; a conflict (the controller wrote a child meanwhile) decides again

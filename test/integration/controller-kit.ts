@@ -3,11 +3,12 @@
  * controller in-process, create Tasks, read them back.
  */
 import { Chart } from 'cdk8s';
+import { Agent, AgentProps } from '../../src';
 import { Controller, ControllerOptions } from '../../src/controller/controller';
 import { createLogger } from '../../src/controller/log';
-import { Obj, kubeRequest, rawRequest, testKubeConfig, waitFor } from '../harness/apiserver';
+import { Obj, createNamespace, kubeRequest, markDeploymentReady, rawRequest, testKubeConfig, waitFor } from '../harness/apiserver';
 import { resourcePath } from '../util/resources';
-import { synth } from '../util/synth';
+import { chart, synth } from '../util/synth';
 
 /** Applies every object of a chart (server-side apply), as `kubectl apply -f` of the synthesized YAML would. */
 export async function applyChart(c: Chart): Promise<Obj[]> {
@@ -59,4 +60,14 @@ export async function waitForPhase(ns: string, name: string, phase: string, time
 
 export async function patch(path: string, body: Obj, sub = ''): Promise<Obj> {
   return kubeRequest('PATCH', path + sub, { contentType: 'application/merge-patch+json', body });
+}
+
+/** A fresh namespace with an Agent (synthesized by the construct, applied, its server marked ready); returns the namespace. */
+export async function agentIn(props: Partial<AgentProps> = {}, name = 'agent'): Promise<string> {
+  const ns = await createNamespace();
+  const c = chart(ns);
+  new Agent(c, name, { workspaceDir: '/workspace', serviceAccountName: 'kubeopencode-agent', ...props });
+  await applyChart(c);
+  await markDeploymentReady(ns, `${name}-server`);
+  return ns;
 }

@@ -2,16 +2,13 @@
  * The controller over time and trouble, on the real API server: the quota window and standby on a fake clock, a restart
  * in the middle, a second replica behind the Lease, and faults injected between the controller and the server.
  */
-import { Agent } from '../../src';
 import { Controller } from '../../src/controller/controller';
 import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, testKubeConfig, useTestCluster, waitFor } from '../harness/apiserver';
-import { chart } from '../util/synth';
-import { applyChart, condition, createTask, getAgent, getPod, getTask, patch, startController, waitForPhase } from './controller-kit';
+import { agentIn, condition, createTask, getAgent, getPod, getTask, patch, startController, waitForPhase } from './controller-kit';
 import { FaultProxy } from './fault-proxy';
 
 jest.setTimeout(180_000);
 const cluster = useTestCluster();
-const base = { workspaceDir: '/workspace', serviceAccountName: 'kubeopencode-agent' };
 const running: Controller[] = [];
 
 beforeAll(async () => {
@@ -21,15 +18,6 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const c of running.splice(0)) await c.stop();
 });
-
-async function agentIn(props: Obj = {}, name = 'agent'): Promise<string> {
-  const ns = await createNamespace();
-  const c = chart(ns);
-  new Agent(c, name, { ...base, ...props });
-  await applyChart(c);
-  await markDeploymentReady(ns, `${name}-server`);
-  return ns;
-}
 
 async function started(opts: Parameters<typeof startController>[0] = {}): Promise<Controller> {
   const c = startController(opts);

@@ -5,7 +5,7 @@ import { Agent, AgentTemplate } from '../../src';
 import { Controller } from '../../src/controller/controller';
 import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, useTestCluster, waitFor } from '../harness/apiserver';
 import { chart } from '../util/synth';
-import { applyChart, condition, createTask, getAgent, getPod, getTask, patch, startController, waitForPhase } from './controller-kit';
+import { agentIn, applyChart, condition, createTask, getAgent, getPod, getTask, patch, startController, waitForPhase } from './controller-kit';
 
 jest.setTimeout(120_000);
 const cluster = useTestCluster();
@@ -24,15 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await controller?.stop();
 });
-
-async function agentIn(props: Obj = {}, name = 'agent'): Promise<string> {
-  const ns = await createNamespace();
-  const c = chart(ns);
-  new Agent(c, name, { ...base, ...props });
-  await applyChart(c);
-  await markDeploymentReady(ns, `${name}-server`);
-  return ns;
-}
 
 describe('Tasks on an Agent', () => {
   test('a Task gets a pod from the Agent\'s PodTemplate with the description, runs, and completes', async () => {

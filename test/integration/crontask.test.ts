@@ -4,13 +4,15 @@
  */
 import { Agent, CronTask, KubeOpenCodeConfig } from '../../src';
 import { Controller } from '../../src/controller/controller';
-import { crontaskFire } from '../../src/controller/main';
+import { crontaskFire as fire } from '../../src/controller/main';
+import { createLogger } from '../../src/controller/log';
 import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, useTestCluster, waitFor } from '../harness/apiserver';
 import { KUBECONFIG_ENV } from '../harness/cluster';
 import { chart } from '../util/synth';
 import { applyChart, condition, getPod, patch, startController, waitForPhase } from './controller-kit';
 
 jest.setTimeout(120_000);
+const crontaskFire = (ns: string, name: string, now: number) => fire(ns, name, now, createLogger('silent'));
 const cluster = useTestCluster();
 const base = { workspaceDir: '/workspace', serviceAccountName: 'kubeopencode-agent' };
 let controller: Controller;

@@ -159,9 +159,9 @@ export function controllerRules(): k8s.PolicyRule[] {
     { apiGroups: [API_GROUP], resources: ['tasks'], verbs: ['create', 'delete'] },
     // Task pods from the PodTemplates the constructs synthesized
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
-    { apiGroups: [''], resources: ['podtemplates'], verbs: ['get', 'list', 'watch'] },
-    // owner references on what synth made for an Agent (uids exist only in the cluster); Agent status
-    { apiGroups: [''], resources: ['services', 'configmaps', 'persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'patch'] },
+    // owner references on what synth made for an Agent (uids exist only in the cluster), the task PodTemplates included;
+    // ConfigMaps also hold a Rollout context's CA bundle
+    { apiGroups: [''], resources: ['services', 'configmaps', 'persistentvolumeclaims', 'podtemplates'], verbs: ['get', 'list', 'watch', 'patch'] },
     // the server password Secret ({agent}-server-auth) is created when missing
     { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create'] },
     // suspend/standby scale the server; Rollout git sync sets a pod-template annotation

@@ -61,6 +61,8 @@ export interface ControllerOptions {
   readonly serverUrl?: (agent: Obj) => string;
   /** A Task being deleted is kept (finalizer) at most this long while its session is aborted. @default 30 */
   readonly finalizerTimeoutSeconds?: number;
+  /** Sees every API request the controller makes (tests: least-privilege RBAC). */
+  readonly onApiRequest?: (method: string, path: string) => void;
   /** Replaces `git ls-remote` for Rollout contexts (tests). */
   readonly gitLsRemote?: (o: LsRemoteOptions) => Promise<string>;
 }
@@ -106,7 +108,10 @@ export class Controller {
     this.log = opts.log ?? createLogger();
     this.metrics = opts.metrics ?? new ControllerMetrics();
     this.now = opts.now ?? Date.now;
-    this.rest = new Rest(opts.kubeConfig, { onWrite: (verb, p) => this.metrics.apiWrites.inc({ verb, resource: resourceOf(p) }) });
+    this.rest = new Rest(opts.kubeConfig, {
+      onWrite: (verb, p) => this.metrics.apiWrites.inc({ verb, resource: resourceOf(p) }),
+      onRequest: opts.onApiRequest,
+    });
     this.events = new EventRecorder(this.rest, this.log, this.now);
     this.executor = new WriteExecutor(this.rest, this.events);
     this.gitRollout = new GitRolloutRuntime({

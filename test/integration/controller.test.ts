@@ -15,10 +15,12 @@ const tasksPath = (ns: string, name = '') => `/apis/kubeopencode.io/v1alpha1/nam
 const agentPath = (ns: string, name: string) => `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/agents/${name}`;
 
 let controller: Controller;
+/** Every request the controller made in this file, for the least-privilege check at the end. */
+const requests: Array<[string, string]> = [];
 beforeAll(async () => {
   cluster.kc();
   await applyCrds();
-  controller = startController();
+  controller = startController({ onApiRequest: (m, p) => requests.push([m, p]) });
   await controller.start();
 });
 afterAll(async () => {
@@ -186,5 +188,18 @@ describe('Agent status, suspend and ownership', () => {
     await waitFor(async () => (await kubeRequest('GET', `/apis/apps/v1/namespaces/${ns}/deployments/sleepy-server`)).spec.replicas === 1, 10_000, { what: 'replicas 1' });
     await markDeploymentReady(ns, 'sleepy-server');
     await waitForPhase(ns, 'waits', 'Running');
+  });
+});
+
+describe('least privilege', () => {
+  test('every request the controller made in this file is allowed by the ClusterRole KubeOpenCodeController synthesizes', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { controllerRules } = require('../../src/constructs/controller-install');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { accessOf, allowed } = require('../util/rbac');
+    const rules = controllerRules();
+    expect(requests.length).toBeGreaterThan(50);
+    const denied = [...new Set(requests.map(([m, p]) => accessOf(m, p)).filter((a: any) => !allowed(rules, a)).map((a: any) => `${a.verb} ${a.group}/${a.resource}`))];
+    expect(denied).toEqual([]);
   });
 });

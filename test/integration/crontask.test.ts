@@ -20,10 +20,11 @@ let controller: Controller;
 beforeAll(async () => {
   cluster.kc();
   await applyCrds();
-  controller = startController();
+  controller = startController({ onApiRequest: (m, p) => requests.push([m, p]) });
   await controller.start();
 });
 afterAll(async () => controller?.stop());
+const requests: Array<[string, string]> = [];
 
 const ctPath = (ns: string, name: string) => `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/crontasks/${name}`;
 const children = async (ns: string, name: string) =>
@@ -157,4 +158,15 @@ test('KubeOpenCodeConfig cleanup deletes finished Tasks beyond maxRetainedTasks,
   } finally {
     await kubeRequest('DELETE', '/apis/kubeopencode.io/v1alpha1/kubeopencodeconfigs/cluster');
   }
+});
+
+test('least privilege: every request the controller made here is allowed by its ClusterRole', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { controllerRules } = require('../../src/constructs/controller-install');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { accessOf, allowed } = require('../util/rbac');
+  expect(requests.some(([m, p]) => m === 'PATCH' && p.includes('/cronjobs/'))).toBe(true);
+  expect(requests.some(([m, p]) => m === 'DELETE' && p.includes('/tasks/'))).toBe(true);
+  const denied = [...new Set(requests.map(([m, p]) => accessOf(m, p)).filter((a: any) => !allowed(controllerRules(), a)).map((a: any) => `${a.verb} ${a.group}/${a.resource}`))];
+  expect(denied).toEqual([]);
 });

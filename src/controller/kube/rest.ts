@@ -34,6 +34,8 @@ export interface RestOptions {
   fieldManager?: string;
   /** Called for every write (verb, path) — metrics. */
   onWrite?: (verb: string, path: string) => void;
+  /** Called for every request (method, path) — the RBAC test checks each against the ClusterRole. */
+  onRequest?: (method: string, path: string) => void;
   /** Retries of transient failures per request. */
   retries?: number;
 }
@@ -100,6 +102,7 @@ export class Rest {
     for (let attempt = 0; ; attempt++) {
       try {
         if (method !== 'GET') this.opts.onWrite?.(method, path);
+        this.opts.onRequest?.(method, path);
         return await this.once<T>(method, path, body, contentType);
       } catch (e) {
         if (attempt >= retries || !isTransient(e)) throw e;

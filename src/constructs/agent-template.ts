@@ -2,7 +2,7 @@ import { ApiObject, ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as gen from '../../imports/kubeopencode.io';
-import { AgentTemplateSpec, ENV, Environment, LABELS, MANAGED_BY, NAMES } from '../api';
+import { AgentTemplateSpec, Environment, LABELS, MANAGED_BY, NAMES } from '../api';
 import { buildAgentPod } from '../pod/pod-builder';
 import { runtimeContextText } from '../pod/runtime-context';
 import { SystemImages, kubeletLiteral } from '../pod/system';
@@ -132,6 +132,3 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
     return { generated: pod.generated, template };
   }
 }
-
-/** Env names the controller sets on every task pod it creates from a PodTemplate. */
-export const TASK_POD_ENV = [ENV.taskName, ENV.taskNamespace, ENV.taskDescription, ENV.taskSessionTitle] as const;

@@ -28,7 +28,7 @@ import { HealthServer } from './health';
 import { EventRecorder } from './kube/events';
 import { ExecutionContext, MissingPodTemplate, WriteExecutor } from './kube/executor';
 import { LeaderElector } from './kube/leader';
-import { Rest, isConflict, isNotFound, paths } from './kube/rest';
+import { Rest, isConflict, paths } from './kube/rest';
 import { Obj, mergeConditions, ms, rfc3339, toAgentView, toCronTaskView, toPodView, toTaskView } from './kube/views';
 import { Watcher } from './kube/watcher';
 import { Logger, createLogger } from './log';
@@ -730,4 +730,3 @@ function resourceOf(p: string): string {
   return (i >= 0 ? parts[i + 2] : parts[parts.length - 1]) + (p.includes('/status') ? '/status' : '');
 }
 
-export { isNotFound };

@@ -3,7 +3,7 @@
  * the first write to an object carries the resourceVersion the decision was made from (409 → decide again); creates
  * are done on AlreadyExists, deletes on NotFound; instants become RFC 3339; conditions are upserted by type.
  */
-import { LABELS, NAMES } from '../../api';
+import { NAMES } from '../../api';
 import type { Write } from '../decide';
 import { taskPodFromTemplate } from '../task-pod';
 import { EventRecorder } from './events';
@@ -177,4 +177,3 @@ function dropUndefined<T extends Obj>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-export const TASK_LABEL = LABELS.task;

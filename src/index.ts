@@ -15,3 +15,4 @@ export type { IAgentTemplate, IClusterConfig } from './constructs/lookup';
 export { mergeTemplate } from './constructs/merge';
 export type { SystemImages } from './pod/system';
 export { ValidationError } from './validation';
+export { CaBundle, Context, Credential } from './factories';

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ContextItem, Credential, Environment, SkillSource } from '../api';
+import { ContextItem, CredentialSpec, Environment, SkillSource } from '../api';
 import { validateContexts } from '../pod/contexts';
 import { validateCredentials } from '../pod/credentials';
 import { validateSkills } from '../pod/skills';
@@ -11,7 +11,7 @@ import { Problems } from '../validation';
  */
 export abstract class EnvironmentConstruct extends Construct {
   private readonly contexts: ContextItem[];
-  private readonly credentials: Credential[];
+  private readonly credentials: CredentialSpec[];
   private readonly skills: SkillSource[];
 
   protected constructor(scope: Construct, id: string, private readonly kind: 'Agent' | 'AgentTemplate', private readonly given: Environment) {
@@ -32,7 +32,7 @@ export abstract class EnvironmentConstruct extends Construct {
   }
 
   /** Adds a credential (same shape as an entry of `credentials`). */
-  public addCredential(credential: Credential): this {
+  public addCredential(credential: CredentialSpec): this {
     const problems = new Problems(this.kind, this);
     validateCredentials([...this.credentials, credential], problems);
     problems.throwIfAny();

@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { CaBundle, DEFAULTS, ENV, PATHS } from '../api';
+import { CaBundleSpec, DEFAULTS, ENV, PATHS } from '../api';
 
 const VOLUME = 'custom-ca';
 
@@ -10,7 +10,7 @@ export interface CaWiring {
   readonly env: k8s.EnvVar;
 }
 
-export function caBundleWiring(ca: CaBundle | undefined): CaWiring | undefined {
+export function caBundleWiring(ca: CaBundleSpec | undefined): CaWiring | undefined {
   if (!ca) return undefined;
   const items = (key: string) => [{ key, path: 'tls.crt' }];
   const volume: k8s.Volume = ca.configMapRef

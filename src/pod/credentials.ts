@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { k8s } from 'cdk8s-plus-28';
-import { Credential, DEFAULTS } from '../api';
+import { CredentialSpec, DEFAULTS } from '../api';
 import { Problems, isDnsSubdomain, isEnvName } from '../validation';
 
 /** Credentials as env vars (secretKeyRef) and files (a Secret volume per file credential). */
@@ -10,7 +10,7 @@ export interface CredentialWiring {
   readonly mounts: k8s.VolumeMount[];
 }
 
-export function validateCredentials(creds: readonly Credential[] | undefined, problems: Problems, field = 'credentials'): void {
+export function validateCredentials(creds: readonly CredentialSpec[] | undefined, problems: Problems, field = 'credentials'): void {
   const seen = new Set<string>();
   (creds ?? []).forEach((c, i) => {
     const f = `${field}[${i}]`;
@@ -33,7 +33,7 @@ export function validateCredentials(creds: readonly Credential[] | undefined, pr
   });
 }
 
-export function credentialWiring(creds: readonly Credential[] | undefined): CredentialWiring {
+export function credentialWiring(creds: readonly CredentialSpec[] | undefined): CredentialWiring {
   const env: k8s.EnvVar[] = [];
   const volumes: k8s.Volume[] = [];
   const mounts: k8s.VolumeMount[] = [];

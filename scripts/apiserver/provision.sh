@@ -66,8 +66,8 @@ if [[ $mode == print ]]; then
 fi
 
 # Provisioning needs root on Debian with apt (--print-paths above does not: anyone may use a build).
-[[ $(id -u) -eq 0 ]] || die "must run as root (mmdebstrap --mode=root and apt-get need it)"
-[[ -f /etc/debian_version ]] || die "needs a Debian host (uses apt-get and Debian's archive)"
+[[ $(id -u) -eq 0 ]] || die "must run as root to build the test API server once (mmdebstrap --mode=root and apt-get need it): run 'sudo bash scripts/apiserver/provision.sh', or test against an existing cluster with KUBECONFIG=<file> KUBEOPENCODE_USE_EXISTING_CLUSTER=1 npm test"
+[[ -f /etc/debian_version ]] || die "needs a Debian host to build the test API server (apt-get and Debian's archive): run it on Debian, or test against an existing cluster with KUBECONFIG=<file> KUBEOPENCODE_USE_EXISTING_CLUSTER=1 npm test"
 command -v apt-get >/dev/null || die "apt-get not found: needs a Debian host with apt"
 command -v flock >/dev/null || die "flock not found (util-linux)"
 

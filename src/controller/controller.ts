@@ -654,6 +654,8 @@ export class Controller {
   private recordFinished(task: Obj): void {
     const uid = task.metadata.uid;
     if (this.counted.has(uid)) return;
+    // only to count each finished Task once in the metrics: bounded, a cleared set at worst recounts old Tasks once
+    if (this.counted.size >= 50_000) this.counted.clear();
     this.counted.add(uid);
     const reason = (task.status?.conditions ?? []).find((c: Obj) => c.status === (task.status.phase === 'Failed' ? 'False' : 'True') && c.type !== CONDITIONS.queued)?.reason ?? '';
     this.metrics.tasks.inc({ phase: task.status.phase, reason });

@@ -24,14 +24,14 @@ describe('scripts/apiserver/provision.sh', () => {
     }
   });
 
-  test('a provisioned checkout: --print-paths and a second provision run are quick no-ops', () => {
+  test('a provisioned checkout: --print-paths and a second provision run are no-ops (nothing installed or built)', () => {
     const paths = provisionedPaths(); // throws the one-line hint when not provisioned
     for (const args of [['--print-paths'], []]) {
-      const t0 = Date.now();
       const r = run(args);
       expect(r.status).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ etcd: paths.etcd, testApiserver: paths.testApiserver, oaDump: paths.oaDump });
-      expect(Date.now() - t0).toBeLessThan(2000);
+      // the cold path reports each step it takes (installing, bootstrapping, building) on stderr
+      expect(r.stderr).not.toMatch(/installing|bootstrapping|building/);
     }
     const env = fs.readFileSync(path.join(path.dirname(path.dirname(paths.etcd)), 'paths.env'), 'utf8');
     expect(env).toContain(`KUBEOPENCODE_TEST_APISERVER_BIN=${paths.testApiserver}`);

@@ -485,6 +485,11 @@ export function validateManifest(objects: readonly unknown[], opts: ValidateOpti
   return errs;
 }
 
+/** How many schemas have been compiled so far (built-in kinds and CRD versions): validation caches them. */
+export function compiledSchemaCount(): number {
+  return (builtins?.compiled.size ?? 0) + [...crdIndexes.values()].reduce((n, i) => n + i.compiled.size, 0);
+}
+
 /** Like validateManifest, but throws one Error listing every problem. */
 export function assertValidManifest(objects: readonly unknown[], opts: ValidateOptions = {}): void {
   const errs = validateManifest(objects, opts);

@@ -11,7 +11,6 @@ export class TeamCodingAssistant extends Chart {
     super(scope, id, { namespace: 'kubeopencode-system' });
     new Agent(this, 'team-agent', {
       profile: 'Team development agent',
-      executorImage: 'ghcr.io/cdk8s-kubeopencode/opencode:1.18.33',
       workspaceDir: '/workspace',
       serviceAccountName: 'kubeopencode-agent',
       port: 4096,

@@ -19,7 +19,6 @@ export class TeamTemplates extends Chart {
       cleanup: { ttlSecondsAfterFinished: 604800, maxRetainedTasks: 200 },
     });
     const team = new AgentTemplate(this, 'team-config', {
-      executorImage: 'ghcr.io/cdk8s-kubeopencode/opencode:1.18.33',
       workspaceDir: '/workspace',
       serviceAccountName: 'kubeopencode-agent',
       contexts: [{ name: 'coding-standards', type: 'Text', text: 'Follow team coding standards...' }],

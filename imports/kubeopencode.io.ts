@@ -161,23 +161,25 @@ export interface AgentSpec {
   readonly serverAuth?: AgentSpecServerAuth;
 
   /**
-   * Image that provides the opencode binary (copied into /tools by the opencode-init init container).
+   * Image that provides the opencode binary: its ENTRYPOINT copies /opencode to /tools/opencode in the opencode-init init container. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-opencode at the pinned release.
    *
+   * @default ghcr.io/kubeopencode/kubeopencode-agent-opencode at the pinned release.
    * @schema AgentSpec#agentImage
    */
   readonly agentImage?: string;
 
   /**
-   * Image the server and template Tasks run in (a devbox with the tools the agent may use).
+   * Image the server and template Tasks run in (a devbox with the tools the agent may use); it runs /tools/opencode. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-devbox at the pinned release.
    *
+   * @default ghcr.io/kubeopencode/kubeopencode-agent-devbox at the pinned release.
    * @schema AgentSpec#executorImage
    */
   readonly executorImage?: string;
 
   /**
-   * Image of the lightweight pods that attach Tasks to the server. Defaults to agentImage.
+   * Image of the lightweight pods that attach agentRef Tasks to the server; it must have opencode on PATH and a shell. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-attach at the pinned release.
    *
-   * @default agentImage.
+   * @default ghcr.io/kubeopencode/kubeopencode-agent-attach at the pinned release.
    * @schema AgentSpec#attachImage
    */
   readonly attachImage?: string;
@@ -1534,23 +1536,25 @@ export function toJson_AgentTemplateProps(obj: AgentTemplateProps | undefined): 
  */
 export interface AgentTemplateSpec {
   /**
-   * Image that provides the opencode binary (copied into /tools by the opencode-init init container).
+   * Image that provides the opencode binary: its ENTRYPOINT copies /opencode to /tools/opencode in the opencode-init init container. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-opencode at the pinned release.
    *
+   * @default ghcr.io/kubeopencode/kubeopencode-agent-opencode at the pinned release.
    * @schema AgentTemplateSpec#agentImage
    */
   readonly agentImage?: string;
 
   /**
-   * Image the server and template Tasks run in (a devbox with the tools the agent may use).
+   * Image the server and template Tasks run in (a devbox with the tools the agent may use); it runs /tools/opencode. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-devbox at the pinned release.
    *
+   * @default ghcr.io/kubeopencode/kubeopencode-agent-devbox at the pinned release.
    * @schema AgentTemplateSpec#executorImage
    */
   readonly executorImage?: string;
 
   /**
-   * Image of the lightweight pods that attach Tasks to the server. Defaults to agentImage.
+   * Image of the lightweight pods that attach agentRef Tasks to the server; it must have opencode on PATH and a shell. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-attach at the pinned release.
    *
-   * @default agentImage.
+   * @default ghcr.io/kubeopencode/kubeopencode-agent-attach at the pinned release.
    * @schema AgentTemplateSpec#attachImage
    */
   readonly attachImage?: string;

@@ -236,9 +236,9 @@ const serverAuth = obj(
 
 /** Fields shared by Agent and AgentTemplate: the execution environment. */
 const environmentFields: Record<string, Schema> = {
-  agentImage: str('Image that provides the opencode binary (copied into /tools by the opencode-init init container).'),
-  executorImage: str('Image the server and template Tasks run in (a devbox with the tools the agent may use).'),
-  attachImage: str('Image of the lightweight pods that attach Tasks to the server. Defaults to agentImage.'),
+  agentImage: str('Image that provides the opencode binary: its ENTRYPOINT copies /opencode to /tools/opencode in the opencode-init init container. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-opencode at the pinned release.'),
+  executorImage: str('Image the server and template Tasks run in (a devbox with the tools the agent may use); it runs /tools/opencode. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-devbox at the pinned release.'),
+  attachImage: str('Image of the lightweight pods that attach agentRef Tasks to the server; it must have opencode on PATH and a shell. Defaults to ghcr.io/kubeopencode/kubeopencode-agent-attach at the pinned release.'),
   workspaceDir: str('Absolute path of the workspace in the container.', { pattern: '^/' }),
   serviceAccountName: str('ServiceAccount of the generated pods.', { pattern: DNS_LABEL }),
   contexts: arr('Contexts for every Task of this agent.', contextItem),

@@ -259,7 +259,7 @@ rm -rf "$ctrl_ctx"; mkdir -p "$ctrl_ctx"
 build_image controller "$ctrl_ctx" "$ctrl_ctx/Dockerfile" "$ctrl_key" --build-arg "BASE=$NODE_BASE_TAG" \
   --build-arg npm_config_offline=true --volume "$npm_cache:/root/.npm" --network host
 rm -rf "$ctrl_ctx"
-podman image prune -f >/dev/null # the controller's build stage
+# the build stage's layers stay (no prune): the next build reuses its `npm ci` layer while the lock file is unchanged
 all_tags=$(for d in "$IMAGES_DIR"/*/ controller; do tags_of "$(basename "$d")"; done | sort -u | tr '\n' ' ')
 
 # --- 5. the env file the harness reads ---------------------------------------------------------------------------

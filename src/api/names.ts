@@ -100,15 +100,31 @@ export const DEFAULTS = {
   serverUsername: 'opencode',
 } as const;
 
-/**
- * Pinned images emitted by default (never :latest). The opencode image is built from images/opencode/Dockerfile with
- * the opencode-ai version the test suite runs against.
- */
+/** The opencode version the test suite runs (the real binary, npm opencode-ai) and the node tier's images carry. */
 export const OPENCODE_VERSION = '1.18.33';
+
+/**
+ * The upstream KubeOpenCode release whose published images are our defaults. Its release workflow pushes every image
+ * with the release tag to ghcr.io/kubeopencode; the guide's examples spell quay.io/kubeopencode/…:latest.
+ */
+export const UPSTREAM_RELEASE = 'v0.1.7';
+/** The opencode version upstream's images of {@link UPSTREAM_RELEASE} carry (its agents/Makefile OPENCODE_VERSION). */
+export const UPSTREAM_OPENCODE_VERSION = '1.15.13';
+
+/**
+ * Pinned images emitted by default (never :latest), each one a cluster can pull. What a pod needs from each is the
+ * upstream image contract (shared by any image that replaces it):
+ * - `agent` (agentImage): the binary at /opencode, ENTRYPOINT copies it to ${TOOLS_DIR}/${OPENCODE_BIN}; runs as root
+ *   unless told otherwise (an Alpine image with no USER);
+ * - `executor` (executorImage): a shell and the tools the agent uses, NO opencode (it runs /tools/opencode);
+ * - `attach` (attachImage): opencode at /usr/local/bin/opencode (on PATH), a shell, USER 1000:0.
+ */
 export const IMAGES = {
   /** The controller and CronTask jobs; built from the Dockerfile at the package root. */
   controller: 'ghcr.io/cdk8s-kubeopencode/controller:0.1.0',
-  opencode: `ghcr.io/cdk8s-kubeopencode/opencode:${OPENCODE_VERSION}`,
+  agent: `ghcr.io/kubeopencode/kubeopencode-agent-opencode:${UPSTREAM_RELEASE}`,
+  executor: `ghcr.io/kubeopencode/kubeopencode-agent-devbox:${UPSTREAM_RELEASE}`,
+  attach: `ghcr.io/kubeopencode/kubeopencode-agent-attach:${UPSTREAM_RELEASE}`,
   git: 'docker.io/alpine/git:v2.47.2',
   curl: 'docker.io/curlimages/curl:8.11.1',
 } as const;

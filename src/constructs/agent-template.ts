@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as gen from '../../imports/kubeopencode.io';
 import { AgentTemplateSpec, Environment, LABELS, MANAGED_BY, NAMES } from '../api';
+import { podMountProblems } from '../pod/mounts';
 import { buildAgentPod } from '../pod/pod-builder';
 import { runtimeContextText } from '../pod/runtime-context';
 import { SystemImages, kubeletLiteral } from '../pod/system';
@@ -56,6 +57,7 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
     validateObjectName(this.name, problems, 63 - '-template-context'.length);
     validateEnvironment(props, problems, { requireCore: false });
     problems.throwIfAny();
+    this.node.addValidation({ validate: () => this.validatePod() });
 
     const labels = {
       [LABELS.name]: 'kubeopencode',
@@ -88,6 +90,14 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
     this.built = undefined;
   }
 
+  /** The task pod must be one a node can start (only when the template has one). */
+  private validatePod(): string[] {
+    if (!this.taskPodTemplate) return [];
+    const problems = new Problems('AgentTemplate', this);
+    for (const m of podMountProblems(this.resolve().template.spec!)) problems.add('volumeMounts', m);
+    return problems.messages();
+  }
+
   private resolve() {
     return (this.built ??= this.build());
   }
@@ -113,7 +123,7 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
       (opencode) => ({
         name: 'task',
         command: ['/bin/sh', '-c', kubeletLiteral(taskRunScript())],
-        env: opencode === 'opencode' ? [] : [{ name: 'OPENCODE_BIN', value: opencode }],
+        env: [{ name: 'OPENCODE_BIN', value: opencode }],
       }),
     );
     const template: k8s.PodTemplateSpec = {

@@ -17,6 +17,7 @@ import {
 } from '../api';
 import { hashOf } from '../hash';
 import { contextName, isRollout } from '../pod/contexts';
+import { podMountProblems } from '../pod/mounts';
 import { buildAgentPod, podLevelSettings } from '../pod/pod-builder';
 import { proxyEnv } from '../pod/proxy';
 import { caBundleWiring } from '../pod/ca-bundle';
@@ -246,6 +247,10 @@ export class Agent extends EnvironmentConstruct {
       return problems.messages();
     }
     if (ref) validateEnvironment(this.environment(), problems, { requireCore: true });
+    if (problems.messages().length === 0) {
+      const built = this.resolve();
+      for (const m of [...podMountProblems(built.pod.spec), ...podMountProblems(built.taskTemplate.spec!)]) problems.add('volumeMounts', m);
+    }
     return problems.messages();
   }
 
@@ -386,7 +391,8 @@ export class Agent extends EnvironmentConstruct {
         ...podLevelSettings(env),
         containers: [{
           name: 'task',
-          image: env.attachImage ?? env.agentImage ?? env.executorImage ?? IMAGES.opencode,
+          // the attach image has opencode on PATH (the agent image has it at /opencode only, the executor not at all)
+          image: env.attachImage ?? IMAGES.attach,
           command: ['/bin/sh', '-c', kubeletLiteral(taskRunScript())],
           env: [
             { name: 'HOME', value: PATHS.tmp },

@@ -17,6 +17,7 @@ import {
   kubeletLiteral,
   resolveSystemImages,
   tmpMount,
+  SYSTEM_UID,
 } from './system';
 
 export interface AgentPodInput {
@@ -49,7 +50,7 @@ export interface AgentPod {
   readonly spec: k8s.PodSpec;
   /** Files for the generated ConfigMap: opencode.json and the Text/Runtime contexts. */
   readonly generated: Record<string, string>;
-  /** The opencode binary to run: /tools/opencode when agentImage provides it, else `opencode` on the PATH. */
+  /** The opencode binary to run: /tools/opencode, copied there by opencode-init. */
   readonly opencode: string;
 }
 
@@ -83,23 +84,13 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
   const generated: Record<string, string> = { ...contexts.generated };
   if (opencodeJson) generated['opencode.json'] = opencodeJson;
 
-  // agentImage, when given, supplies the binary: copied into /tools so the executor image need not have it
-  const initContainers: k8s.Container[] = [];
-  const volumes: k8s.Volume[] = [];
-  let opencode = 'opencode';
-  const mainMounts: k8s.VolumeMount[] = [];
-  if (e.agentImage) {
-    opencode = PATHS.opencodeBinary;
-    volumes.push({ name: TOOLS_VOLUME, emptyDir: {} });
-    mainMounts.push({ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir, readOnly: true });
-    initContainers.push({
-      name: 'opencode-init',
-      image: e.agentImage,
-      command: ['/bin/sh', '-c', kubeletLiteral(`cp "$(command -v opencode)" ${PATHS.opencodeBinary} && chmod 0755 ${PATHS.opencodeBinary}`)],
-      volumeMounts: [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }],
-      securityContext,
-    });
-  }
+  // opencode-init: the agent image's own ENTRYPOINT copies its /opencode to ${TOOLS_DIR}/${OPENCODE_BIN}, so any image
+  // that follows the upstream contract works; the executor image then needs no opencode of its own
+  const opencode = PATHS.opencodeBinary;
+  const volumes: k8s.Volume[] = [{ name: TOOLS_VOLUME, emptyDir: {} }];
+  // writable: /tools/opencode.json is mounted into it, and a mount point below a read-only mount cannot be created
+  const mainMounts: k8s.VolumeMount[] = [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }];
+  const initContainers: k8s.Container[] = [opencodeInitContainer(e, base)];
   initContainers.push(...contexts.initContainers, ...skills.initContainers);
 
   const env: k8s.EnvVar[] = [
@@ -136,7 +127,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
 
   const mainContainer: k8s.Container = {
     name: m.name,
-    image: e.executorImage ?? IMAGES.opencode,
+    image: e.executorImage ?? IMAGES.executor,
     command: m.command,
     workingDir: ws,
     env: [...env, ...(m.env ?? []), ...base.env, ...credentials.env],
@@ -166,6 +157,27 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
       containers: [mainContainer, ...contexts.sidecars],
       volumes,
     },
+  };
+}
+
+/**
+ * The init container that puts the opencode binary at /tools/opencode. It runs the agent image's ENTRYPOINT (no
+ * command: upstream's image has the binary at /opencode only, not on PATH). The image runs as root by default, so it
+ * gets a non-root uid unless the user's security context names one; the proxy and CA env reach it like every
+ * container.
+ */
+function opencodeInitContainer(e: Environment, base: SystemBase): k8s.Container {
+  const userSet = base.securityContext.runAsUser !== undefined || e.podSpec?.podSecurityContext?.runAsUser !== undefined;
+  return {
+    name: 'opencode-init',
+    image: e.agentImage ?? IMAGES.agent,
+    env: [
+      { name: 'TOOLS_DIR', value: PATHS.toolsDir },
+      { name: 'OPENCODE_BIN', value: 'opencode' },
+      ...base.env,
+    ],
+    volumeMounts: [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }, ...base.mounts],
+    securityContext: userSet ? base.securityContext : { ...base.securityContext, runAsNonRoot: true, runAsUser: SYSTEM_UID, runAsGroup: SYSTEM_UID },
   };
 }
 

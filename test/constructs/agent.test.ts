@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { Agent, AgentProps, ValidationError } from '../../src';
+import { Agent, AgentProps, UPSTREAM_RELEASE, ValidationError } from '../../src';
 import { allContainers, chart, container, envOf, mountOf, podSpec, scriptOf, synth, volume } from '../util/synth';
 
 const base: AgentProps = {
@@ -42,7 +42,7 @@ describe('Agent: Live Agents setup (the guide\'s team-agent)', () => {
 
   test('a Deployment {name}-server runs opencode serve on the port', () => {
     expect(server.image).toBe('quay.io/kubeopencode/kubeopencode-agent-devbox:latest');
-    expect(server.command).toEqual(['opencode', 'serve', '--port', '4096', '--hostname', '0.0.0.0']);
+    expect(server.command).toEqual(['/tools/opencode', 'serve', '--port', '4096', '--hostname', '0.0.0.0']);
     expect(server.ports).toEqual([{ name: 'http', containerPort: 4096, protocol: 'TCP' }]);
     expect(server.workingDir).toBe('/workspace');
     expect(pod.serviceAccountName).toBe('kubeopencode-agent');
@@ -97,9 +97,12 @@ describe('Agent: defaults', () => {
   const pod = podSpec(deploy);
   const server = container(pod, 'server');
 
-  test('port 4096, pinned default image, emptyDir workspace, no PVC, RollingUpdate', () => {
+  test('port 4096, the upstream images pinned to a release tag, emptyDir workspace, no PVC, RollingUpdate', () => {
     expect(server.command).toContain('4096');
-    expect(server.image).toMatch(/^ghcr\.io\/cdk8s-kubeopencode\/opencode:\d+\.\d+\.\d+$/);
+    expect(server.image).toBe(`ghcr.io/kubeopencode/kubeopencode-agent-devbox:${UPSTREAM_RELEASE}`);
+    expect(container(pod, 'opencode-init').image).toBe(`ghcr.io/kubeopencode/kubeopencode-agent-opencode:${UPSTREAM_RELEASE}`);
+    expect(container(podSpec(m.find('PodTemplate', 'plain-task')), 'task').image).toBe(`ghcr.io/kubeopencode/kubeopencode-agent-attach:${UPSTREAM_RELEASE}`);
+    expect(UPSTREAM_RELEASE).toMatch(/^v\d+\.\d+\.\d+$/);
     expect(volume(pod, 'workspace')).toEqual({ name: 'workspace', emptyDir: {} });
     expect(m.all('PersistentVolumeClaim')).toHaveLength(0);
     expect(deploy.spec.strategy).toBeUndefined();
@@ -120,6 +123,8 @@ describe('Agent: defaults', () => {
           allowPrivilegeEscalation: false,
           capabilities: { drop: ['ALL'] },
           seccompProfile: { type: 'RuntimeDefault' },
+          // the agent image has no USER (it would run as root): opencode-init gets a non-root uid
+          ...(c.name === 'opencode-init' ? { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 } : {}),
         });
       }
     }
@@ -224,14 +229,44 @@ describe('Agent: guide sections on its static shape', () => {
     expect(mountOf(server, '/tools/opencode.json')).toMatchObject({ name: 'generated', subPath: 'opencode.json' });
   });
 
-  test('agentImage supplies the binary: opencode-init copies it to /tools and the server runs /tools/opencode', () => {
+  test('agentImage supplies the binary: opencode-init runs its ENTRYPOINT (copies /opencode to /tools) and the server runs /tools/opencode', () => {
     const m = agent({ agentImage: 'quay.io/kubeopencode/kubeopencode-agent-opencode:v1', executorImage: 'devbox:1' });
     const pod = podSpec(m.find('Deployment', 'a-server'));
-    expect(container(pod, 'opencode-init').image).toBe('quay.io/kubeopencode/kubeopencode-agent-opencode:v1');
+    const init = container(pod, 'opencode-init');
+    expect(init.image).toBe('quay.io/kubeopencode/kubeopencode-agent-opencode:v1');
+    // no command: upstream's image has the binary at /opencode only; its ENTRYPOINT copies it to $TOOLS_DIR/$OPENCODE_BIN
+    expect(init.command).toBeUndefined();
+    expect(init.args).toBeUndefined();
+    expect(envOf(init)).toMatchObject({ TOOLS_DIR: '/tools', OPENCODE_BIN: 'opencode' });
     expect(container(pod, 'server').command[0]).toBe('/tools/opencode');
-    expect(mountOf(container(pod, 'server'), '/tools')).toMatchObject({ name: 'tools', readOnly: true });
-    // the attach pod uses the image that has the binary
-    expect(container(podSpec(m.find('PodTemplate', 'a-task')), 'task').image).toBe('quay.io/kubeopencode/kubeopencode-agent-opencode:v1');
+    // writable: /tools/opencode.json is mounted below it, and runc cannot create a mount point under a read-only mount
+    expect(mountOf(container(pod, 'server'), '/tools')).toEqual({ name: 'tools', mountPath: '/tools' });
+    // the attach pod runs in the attach image (opencode on PATH), not in the agent image (binary off PATH)
+    expect(container(podSpec(m.find('PodTemplate', 'a-task')), 'task').image).toBe(`ghcr.io/kubeopencode/kubeopencode-agent-attach:${UPSTREAM_RELEASE}`);
+    const withAttach = agent({ agentImage: 'a:1', attachImage: 'registry.example.com/attach:1' });
+    expect(container(podSpec(withAttach.find('PodTemplate', 'a-task')), 'task').image).toBe('registry.example.com/attach:1');
+  });
+
+  test('opencode-init carries the proxy and the CA bundle like every container', () => {
+    const m = agent({ proxy: { httpsProxy: 'http://proxy:3128' }, caBundle: { configMapRef: { name: 'ca' } } });
+    const init = container(podSpec(m.find('Deployment', 'a-server')), 'opencode-init');
+    expect(envOf(init)).toMatchObject({ HTTPS_PROXY: 'http://proxy:3128', https_proxy: 'http://proxy:3128', CUSTOM_CA_CERT_PATH: '/etc/ssl/certs/custom-ca/tls.crt' });
+    expect(mountOf(init, '/etc/ssl/certs/custom-ca')).toMatchObject({ readOnly: true });
+  });
+
+  test('a user-supplied runAsUser is kept on opencode-init', () => {
+    const m = agent({ podSpec: { securityContext: { runAsUser: 1234, allowPrivilegeEscalation: false } } });
+    const init = container(podSpec(m.find('Deployment', 'a-server')), 'opencode-init');
+    expect(init.securityContext).toEqual({ runAsUser: 1234, allowPrivilegeEscalation: false });
+  });
+
+  test('a mount point below a read-only mount is a synth error naming the container and both paths', () => {
+    const chart = Testing.chart();
+    new Agent(chart, 'a', {
+      workspaceDir: '/workspace', serviceAccountName: 'sa', caBundle: { configMapRef: { name: 'ca' } },
+      credentials: [{ name: 'k', secretRef: { name: 's', key: 'k' }, mountPath: '/etc/ssl/certs/custom-ca/extra.pem' }],
+    });
+    expect(() => Testing.synth(chart)).toThrow(/volumeMounts: container 'server': \/etc\/ssl\/certs\/custom-ca\/extra.pem .* below the read-only mount \/etc\/ssl\/certs\/custom-ca/);
   });
 
   test('persistence: workspace PVC (default 10Gi) replaces the EmptyDir; sessions default 1Gi', () => {

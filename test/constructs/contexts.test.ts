@@ -57,8 +57,8 @@ describe('Flexible Context System: the guide example', () => {
     expect(fetch.image).toMatch(/curl/);
   });
 
-  test('init containers run in order: clones and fetches, then context-init', () => {
-    expect(pod.initContainers.map((c: any) => c.name)).toEqual(['git-init-git-2', 'git-init-private-repo', 'url-fetch-url-4', 'context-init']);
+  test('init containers run in order: opencode-init, clones and fetches, then context-init', () => {
+    expect(pod.initContainers.map((c: any) => c.name)).toEqual(['opencode-init', 'git-init-git-2', 'git-init-private-repo', 'url-fetch-url-4', 'context-init']);
   });
 });
 
@@ -101,7 +101,7 @@ describe('Content aggregation', () => {
 
   test('no aggregated context: no context-init; only the repository\'s AGENTS.md is an instruction', () => {
     const { pod } = build({ contexts: [{ type: 'Git', git: { repository: 'https://e.com/r.git' }, mountPath: 'r' }] });
-    expect(pod.initContainers.map((c: any) => c.name)).toEqual(['git-init-git-0']);
+    expect(pod.initContainers.map((c: any) => c.name)).toEqual(['opencode-init', 'git-init-git-0']);
     expect(JSON.parse(envOf(container(pod, 'server')).OPENCODE_CONFIG_CONTENT)).toEqual({ instructions: ['/workspace/r/AGENTS.md'] });
   });
 

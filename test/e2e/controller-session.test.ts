@@ -60,7 +60,7 @@ async function kubeletRuns(task: string) {
   const sb = new PodSandbox(pod.spec, { configMaps, secrets: { 'sess-server-auth': { password: PASSWORD } }, prefix: 'koc-sess-task-' });
   sandboxes.push(sb);
   // the Service name does not resolve here: point the attach at the local server
-  return sb.start('task', { env: { KUBEOPENCODE_SERVER_URL: server.url, OPENCODE_BIN: sb.binDir + '/opencode' }, timeoutMs: 60_000 });
+  return sb.start('task', { env: { KUBEOPENCODE_SERVER_URL: server.url }, timeoutMs: 60_000 });
 }
 
 test('a stop aborts the Task\'s session on the agent server, and the condition says so', async () => {

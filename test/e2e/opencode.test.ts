@@ -68,8 +68,9 @@ function gitInits(pod: PodSandbox): string[] {
   return pod.initContainerNames().filter((n) => n.startsWith('git-init'));
 }
 
-function taskEnv(pod: PodSandbox, extra: Record<string, string | undefined>): Record<string, string | undefined> {
-  return { OPENCODE_BIN: path.join(pod.binDir, 'opencode'), ...extra };
+/** The test's own env for a task container: the binary is the image's (attach: on PATH; template: /tools/opencode). */
+function taskEnv(_pod: PodSandbox, extra: Record<string, string | undefined>): Record<string, string | undefined> {
+  return extra;
 }
 
 /** `opencode run --format json` prints one JSON event per line. */
@@ -362,7 +363,8 @@ describe('template Tasks: opencode run without a server', () => {
     stub.reset();
     const r = await pod.run('server', {
       command: a.taskPod.containers[0].command,
-      env: taskEnv(pod, { TASK_DESCRIPTION: TASK_TEXT, TASK_SESSION_TITLE: 'kubeopencode/agents/standalone/11111111' }),
+      // as a template task pod sets it: the executor image has no opencode of its own
+      env: taskEnv(pod, { OPENCODE_BIN: pod.hostPath('server', '/tools/opencode'), TASK_DESCRIPTION: TASK_TEXT, TASK_SESSION_TITLE: 'kubeopencode/agents/standalone/11111111' }),
       timeoutMs: 45_000,
     });
     expectExit0(r, stub);
@@ -379,7 +381,7 @@ describe('template Tasks: opencode run without a server', () => {
     stub.script('STUB-RULE-400', { type: 'fail', status: 400, message: 'model does not exist' });
     const failed = await pod.run('server', {
       command: a.taskPod.containers[0].command,
-      env: taskEnv(pod, { TASK_DESCRIPTION: 'STUB-RULE-400', TASK_SESSION_TITLE: 'kubeopencode/agents/standalone-fails/33333333' }),
+      env: taskEnv(pod, { OPENCODE_BIN: pod.hostPath('server', '/tools/opencode'), TASK_DESCRIPTION: 'STUB-RULE-400', TASK_SESSION_TITLE: 'kubeopencode/agents/standalone-fails/33333333' }),
       timeoutMs: 45_000,
     });
     expect(failed.timedOut).toBe(false);

@@ -31,6 +31,24 @@ function errorsOf(obj: unknown, crdDir?: string): string[] {
   return validateManifest([obj], { crdDir }).map((e) => e.replace(/^\[\d+\] [^:]*: /, ''));
 }
 
+describe('validateManifest: what a node refuses', () => {
+  test('a mount point below a read-only mount of another volume (runc: read-only file system)', () => {
+    const pod = (mounts: unknown[]) => ({
+      apiVersion: 'v1', kind: 'PodTemplate', metadata: { name: 't', namespace: 'team-a' },
+      template: { spec: { containers: [{ name: 'main', image: 'x:1', volumeMounts: mounts }], volumes: [{ name: 'tools', emptyDir: {} }, { name: 'cfg', configMap: { name: 'c' } }] } },
+    });
+    expect(errorsOf(pod([
+      { name: 'tools', mountPath: '/tools', readOnly: true },
+      { name: 'cfg', mountPath: '/tools/opencode.json', subPath: 'opencode.json', readOnly: true },
+    ]))).toEqual([expect.stringMatching(/container 'main': \/tools\/opencode.json \(volume cfg\) is mounted below the read-only mount \/tools \(volume tools\)/)]);
+    // the same below a writable mount is fine, and so is a read-only mount below a writable one
+    expect(errorsOf(pod([
+      { name: 'tools', mountPath: '/tools' },
+      { name: 'cfg', mountPath: '/tools/opencode.json', subPath: 'opencode.json', readOnly: true },
+    ]))).toEqual([]);
+  });
+});
+
 describe('validateManifest: built-in kinds', () => {
   test('accepts valid objects of many kinds', () => {
     const objs = [

@@ -38,9 +38,6 @@ const find = (objects: Obj[], kind: string, name: string) => {
   return o;
 };
 
-// test.failing: these reproduce issue 14 on the constructs of this commit (the exact errors are in the comments);
-// they turn into test() when the constructs' fixes are merged.
-
 if (nodeTierSkipped()) {
   test(`node tier skipped: ${SKIP_VAR}=1`, () => undefined);
 }
@@ -82,36 +79,36 @@ if (nodeTierSkipped()) {
     throw last;
   }
 
-  test.failing('(issue 14.1) opencode-init installs the binary from the agent image as upstream ships it (/opencode only, not on PATH)', async () => {
+  test('(issue 14.1) opencode-init installs the binary from the agent image as upstream ships it (/opencode only, not on PATH)', async () => {
     const spec = podSpecOf(find(objects, 'Deployment', NAMES.serverDeployment(AGENT)));
     const pod = await node.startPod(serverPod('server-a', { ...spec, containers: [] })).catch((e: Error) => e);
-    // fails on the constructs before the fix: init container opencode-init failed with exit code 1 (Init:Error): cp: cannot stat ''
+    // failed before the constructs' fix (2c5a5fa): init container opencode-init failed with exit code 1 (Init:Error): cp: cannot stat ''
     expect(pod instanceof PodFailure ? pod.message : 'started').toBe('started');
   });
 
-  test.failing('(issue 14.3) runc accepts the server container\'s mounts (no mount point below a read-only mount)', async () => {
+  test('(issue 14.3) runc accepts the server container\'s mounts (no mount point below a read-only mount)', async () => {
     const spec = podSpecOf(find(objects, 'Deployment', NAMES.serverDeployment(AGENT)));
     // only the server container: the layout of its mounts does not depend on what the init containers wrote
     const server = spec.containers.find((c: Obj) => c.name === 'server');
     const pod = await node.startPod(serverPod('server-c', { ...spec, initContainers: undefined, containers: [{ ...server, command: ['true'], args: undefined }] }));
     const exit = await pod.exited('server');
-    // fails before the fix: runc create failed: … error mounting "…" to rootfs at "/tools/opencode.json": … read-only file system
+    // failed before the constructs' fix (2c5a5fa): runc create failed: … error mounting "…" to rootfs at "/tools/opencode.json": … read-only file system
     expect(exit.startError ?? 'started').toBe('started');
   });
 
-  test.failing('(issue 14.2) the agentRef task pod (no attachImage) finds an opencode binary', async () => {
+  test('(issue 14.2) the agentRef task pod (no attachImage) finds an opencode binary', async () => {
     const template = find(objects, 'PodTemplate', NAMES.agentTaskPodTemplate(AGENT));
     const task = { metadata: { name: 'no-server', namespace: NS, uid: '00000000-1111' }, spec: { description: 'hello', agentRef: { name: AGENT } } };
     const p = taskPodFromTemplate(task, template);
     // no server answers on purpose: what matters is whether the binary exists in the image the template names
     const pod = await node.startPod({ name: p.metadata.name, namespace: NS, spec: p.spec, ...manifestSources(objects, AUTH_SECRET), extraEnv: { task: { ...OFFLINE_ENV, KUBEOPENCODE_SERVER_URL: 'http://127.0.0.1:1' } } });
     const exit = await pod.exited('task');
-    // fails before the fix: exit code 127, "/bin/sh: 1: opencode: not found"
+    // failed before the constructs' fix (2c5a5fa): exit code 127, "/bin/sh: 1: opencode: not found"
     expect(exit.stderr).not.toMatch(/opencode: not found/);
     expect(exit.exitCode).not.toBe(127);
   });
 
-  test.failing('the guide\'s server pod starts on the node, answers /global/health, and a session reaches the scripted model', async () => {
+  test('the guide\'s server pod starts on the node, answers /global/health, and a session reaches the scripted model', async () => {
     const spec = podSpecOf(find(objects, 'Deployment', NAMES.serverDeployment(AGENT)));
     const pod = await node.startPod(serverPod('server-guide', spec));
     await pod.waitReady('server', { timeoutMs: 60_000 });

@@ -18,6 +18,7 @@ import * as path from 'path';
 import Ajv, { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import * as YAML from 'yaml';
+import { podMountProblems } from '../../src/pod/mounts';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Default directory of CRD YAML files whose custom resources can be validated. */
@@ -433,6 +434,7 @@ function validateOne(obj: unknown, i: number, crdDir: string): string[] {
     if (!fn(o)) errs.push(...formatErrors(fn.errors));
     errs.push(...metadataErrors(o, group, o.kind));
     if (defName === CRD_DEF) errs.push(...crdStructuralErrors(o));
+    errs.push(...runtimeErrors(o));
     return errs.map((e) => `${where}: ${e}`);
   }
 
@@ -453,6 +455,22 @@ function validateOne(obj: unknown, i: number, crdDir: string): string[] {
     errs.push(`/metadata/namespace must not be set: ${crd.kind} is cluster-scoped`);
   }
   return errs.map((e) => `${where}: ${e}`);
+}
+
+/** The pod spec of a workload object (Pod, PodTemplate, Deployment, Job, CronJob …), if it has one. */
+function podSpecOf(o: JsonObject): JsonObject | undefined {
+  const anyO = o as any;
+  return anyO.kind === 'Pod' ? anyO.spec
+    : anyO.template?.spec ?? anyO.spec?.template?.spec ?? anyO.spec?.jobTemplate?.spec?.template?.spec;
+}
+
+/**
+ * What the schema allows but a node refuses: a mount point below a read-only mount (containerd orders mounts parent
+ * first and runc cannot create the mount point on the read-only bind; kubernetes/kubernetes#121294).
+ */
+function runtimeErrors(o: JsonObject): string[] {
+  const spec = podSpecOf(o);
+  return spec && Array.isArray((spec as any).containers) ? podMountProblems(spec as any) : [];
 }
 
 /**

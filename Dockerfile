@@ -1,14 +1,18 @@
 # The controller image: `kubeopencode-controller run` (the Deployment) and `kubeopencode-controller crontask-fire`
 # (CronTask jobs). Build from a packed tarball so the image holds exactly what npm would install:
 #   npm run build && docker build -t ghcr.io/cdk8s-kubeopencode/controller:0.1.0 .
-FROM node:20-bookworm-slim AS build
+# BASE: the node image both stages start from. The node test tier (scripts/node/provision.sh) builds this file with a
+# local stand-in (no registry is reachable there) and npm_config_offline=true with the host's npm cache mounted.
+ARG BASE=node:20-bookworm-slim
+FROM ${BASE} AS build
+ARG npm_config_offline
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npx tsc --build && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM ${BASE}
 # git for the Rollout policy's `git ls-remote`, CA certificates for HTTPS remotes
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates \

@@ -49,12 +49,19 @@ esac
 
 ENV_FILE="$CACHE/node.env"
 STAMP="$CACHE/ready"
+# the content of what the controller image is built from (file contents, not git state: a commit of the same
+# content must not rebuild the image)
+controller_inputs_hash() {
+  (cd "$REPO" && find Dockerfile package.json package-lock.json tsconfig.json src bin assets crds imports -type f -print0 \
+    | sort -z | xargs -0 sha256sum | sha)
+}
+
 # the key of a provisioned state: the image recipes in the tree and the host's inputs
 state_key() {
   {
     printf 'recipe=%s\n' "$RECIPE"
     (cd "$REPO" && find test/node/images Dockerfile scripts/node -type f -print0 | sort -z | xargs -0 sha256sum)
-    (cd "$REPO" && { git ls-files -s package-lock.json src bin assets crds imports tsconfig.json package.json; git diff HEAD -- package-lock.json src bin assets crds imports tsconfig.json package.json; } 2>/dev/null | sha)
+    controller_inputs_hash
     sed -n "s/^export const OPENCODE_VERSION = '\([^']*\)';$/\1/p; /^export const IMAGES/,/^}/p" "$REPO/src/api/names.ts"
     node --version
   } | sha
@@ -251,7 +258,7 @@ done
 # we give that step the host network only for Debian's archive (deb.debian.org), the one network use of the tier.
 npm_cache=$(npm config get cache)
 ctrl_key=$(printf 'tree=%s\nbase=%s\nrecipe=%s\n' \
-  "$(cd "$REPO" && { git ls-files -s Dockerfile package.json package-lock.json tsconfig.json src bin assets crds imports; git diff HEAD -- Dockerfile package.json package-lock.json tsconfig.json src bin assets crds imports; } | sha)" \
+  "$(controller_inputs_hash)" \
   "$(image_id "$NODE_BASE_TAG")" "$RECIPE" | sha)
 ctrl_ctx="$CACHE/build/ctx-controller"
 rm -rf "$ctrl_ctx"; mkdir -p "$ctrl_ctx"

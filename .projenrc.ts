@@ -31,10 +31,12 @@ const project = new typescript.TypeScriptProject({
   entrypoint: 'lib/src/index.js',
   entrypointTypes: 'lib/src/index.d.ts',
   bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller' },
+  // An app brings its own cdk8s, constructs and cdk8s-plus-28: one copy of each, or our Lazy values and constructs
+  // are foreign objects to the app's (synth fails with "can't render non-simple object of type 'Lazy'"). The ranges
+  // are cdk8s-plus-28's own peer ranges; test/package/consumer.test.ts installs the lowest and highest they allow.
+  peerDeps: ['cdk8s@^2.68.11', 'constructs@^10.3.0', 'cdk8s-plus-28@^2.0.3'],
+  peerDependencyOptions: { pinnedDevDependency: false },
   deps: [
-    'cdk8s@2.70.106',
-    'cdk8s-plus-28@2.5.6',
-    'constructs@10.8.1',
     '@kubernetes/client-node@1.4.0',
     'cron-parser@5.10.6',
     'prom-client@15.1.3',
@@ -42,10 +44,15 @@ const project = new typescript.TypeScriptProject({
     'yaml@2.9.1',
   ],
   devDeps: [
+    // our own build and tests run on the newest versions the peer ranges allow
+    'cdk8s@2.70.106',
+    'cdk8s-plus-28@2.5.6',
+    'constructs@10.8.1',
     'cdk8s-cli@2.207.60',
     'ajv@8.20.0',
     'ajv-formats@3.0.1',
     'fast-check@4.10.2',
+    '@types/semver@7.7.1',
   ],
   tsconfig: {
     include: ['src/**/*.ts', 'imports/**/*.ts'],

@@ -10,7 +10,7 @@ import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
 import { EnvironmentConstruct } from './environment-construct';
-import { IAgentTemplate, clusterProxy, markTemplate } from './lookup';
+import { IAgentTemplate, IClusterConfig, clusterConfigFor, markTemplate } from './lookup';
 
 /** Props of an AgentTemplate: the fields of the guide's AgentTemplate `spec`, plus metadata and `systemImages`. */
 export interface AgentTemplateProps extends AgentTemplateSpec {
@@ -24,6 +24,12 @@ export interface AgentTemplateProps extends AgentTemplateSpec {
    * @default - pinned alpine/git and curlimages/curl
    */
   readonly systemImages?: SystemImages;
+  /**
+   * The KubeOpenCodeConfig whose proxy (for a template without its own) applies at synth.
+   * @default - the nearest KubeOpenCodeConfig up the construct tree (this construct's scope, its chart, or above); none
+   * when no such scope has one. A config in another chart never applies.
+   */
+  readonly clusterConfig?: IClusterConfig;
 }
 
 /**
@@ -94,7 +100,7 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
 
   private build() {
     const own = this.environment();
-    const env: Environment = own.proxy ? own : { ...own, proxy: clusterProxy(this) };
+    const env: Environment = own.proxy ? own : { ...own, proxy: clusterConfigFor(this, this.props.clusterConfig)?.clusterProxy };
     const pod = buildAgentPod(
       {
         environment: env,

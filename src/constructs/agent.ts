@@ -27,7 +27,7 @@ import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
 import { EnvironmentConstruct } from './environment-construct';
-import { IAgentTemplate, clusterDomain, clusterProxy, findTemplate, templateNames } from './lookup';
+import { IAgentTemplate, IClusterConfig, clusterConfigFor, findTemplate, templateNames } from './lookup';
 import { mergeTemplate } from './merge';
 
 /**
@@ -65,6 +65,12 @@ export interface AgentProps extends Omit<AgentSpec, 'templateRef' | 'workspaceDi
    * @default - enabled, controller in namespace kubeopencode-system
    */
   readonly networkPolicy?: AgentNetworkPolicy;
+  /**
+   * The KubeOpenCodeConfig whose proxy (for an Agent without its own) and clusterDomain (the server URL) applies at synth.
+   * @default - the nearest KubeOpenCodeConfig up the construct tree (this construct's scope, its chart, or above); none
+   * when no such scope has one. A config in another chart never applies.
+   */
+  readonly clusterConfig?: IClusterConfig;
 }
 
 /** Who may reach an Agent's OpenCode server. */
@@ -208,7 +214,7 @@ export class Agent extends EnvironmentConstruct {
   /** In-cluster URL of the server: http://{name}.{namespace}.svc.cluster.local:{port} (or http://{name}:{port}). */
   public get url(): string {
     return this.namespace
-      ? NAMES.serverUrl(this.name, this.namespace, this.port, clusterDomain(this) ?? DEFAULTS.clusterDomain)
+      ? NAMES.serverUrl(this.name, this.namespace, this.port, clusterConfigFor(this, this.props.clusterConfig)?.clusterDomain ?? DEFAULTS.clusterDomain)
       : `http://${this.name}:${this.port}`;
   }
 
@@ -233,7 +239,7 @@ export class Agent extends EnvironmentConstruct {
     const own = this.ownEnvironment();
     const t = this.template();
     const merged = t ? mergeTemplate(t.environment(), own) : own;
-    return merged.proxy ? merged : { ...merged, proxy: clusterProxy(this) };
+    return merged.proxy ? merged : { ...merged, proxy: clusterConfigFor(this, this.props.clusterConfig)?.clusterProxy };
   }
 
   private validateResolved(): string[] {

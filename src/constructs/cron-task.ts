@@ -6,7 +6,7 @@ import * as gen from '../../imports/kubeopencode.io';
 import { API_GROUP, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
 import { Problems, describe, isDnsLabel } from '../validation';
-import { clusterSystemImage } from './lookup';
+import { IClusterConfig, clusterConfigFor } from './lookup';
 import { TaskProps, taskSpecJson, validateTaskSpec } from './task';
 
 /** Props of a CronTask: the guide's CronTask `spec`, plus metadata and the image of the job that creates Tasks. */
@@ -23,9 +23,15 @@ export interface CronTaskProps extends Omit<CronTaskSpec, 'taskTemplate'> {
   };
   /**
    * Image of the CronJob's job: the controller image, whose `crontask-fire` command creates one Task.
-   * @default - the app's KubeOpenCodeConfig systemImage.image, else ghcr.io/cdk8s-kubeopencode/controller (pinned)
+   * @default - the KubeOpenCodeConfig's systemImage.image (see clusterConfig), else ghcr.io/cdk8s-kubeopencode/controller (pinned)
    */
   readonly controllerImage?: string;
+  /**
+   * The KubeOpenCodeConfig whose systemImage.image is the job's image when controllerImage is not set.
+   * @default - the nearest KubeOpenCodeConfig up the construct tree (this construct's scope, its chart, or above); none
+   * when no such scope has one. A config in another chart never applies.
+   */
+  readonly clusterConfig?: IClusterConfig;
 }
 
 const POLICIES = ['Allow', 'Forbid', 'Replace'];
@@ -157,7 +163,7 @@ export class CronTask extends Construct {
                 securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
                 containers: [{
                   name: 'crontask-fire',
-                  image: props.controllerImage ?? (Lazy.any({ produce: () => clusterSystemImage(this) ?? IMAGES.controller }) as any),
+                  image: props.controllerImage ?? (Lazy.any({ produce: () => clusterConfigFor(this, props.clusterConfig)?.systemImage ?? IMAGES.controller }) as any),
                   command: ['kubeopencode-controller', 'crontask-fire'],
                   env: [
                     { name: 'CRONTASK_NAME', value: this.name },

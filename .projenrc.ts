@@ -129,4 +129,7 @@ const bench = project.addTask('bench', {
 bench.spawn(project.tasks.tryFind('provision')!);
 bench.exec('ts-node --transpile-only bench/run.ts', { receiveArgs: true });
 
+// `kubeopencode-controller version` and the default controller image tag both read this (src/version.ts)
+project.package.addVersion('0.1.0');
+
 project.synth();

@@ -1,3 +1,5 @@
+import { PACKAGE_VERSION } from '../version';
+
 /**
  * Every name, label, annotation, env var, path and default of the kubeopencode.io API in one place, used by the
  * constructs and the controller alike. Values come from the KubeOpenCode feature guide unless a comment says otherwise.
@@ -106,8 +108,8 @@ export const DEFAULTS = {
  */
 export const OPENCODE_VERSION = '1.18.33';
 export const IMAGES = {
-  /** The controller and CronTask jobs; built from the Dockerfile at the package root. */
-  controller: 'ghcr.io/cdk8s-kubeopencode/controller:0.1.0',
+  /** The controller and CronTask jobs; built from the Dockerfile at the package root, tagged with this package's version. */
+  controller: `ghcr.io/cdk8s-kubeopencode/controller:${PACKAGE_VERSION}`,
   opencode: `ghcr.io/cdk8s-kubeopencode/opencode:${OPENCODE_VERSION}`,
   git: 'docker.io/alpine/git:v2.47.2',
   curl: 'docker.io/curlimages/curl:8.11.1',

@@ -783,11 +783,18 @@ export interface AgentSpecPodSpec {
   readonly scheduling?: AgentSpecPodSpecScheduling;
 
   /**
-   * Resources of the main container (core/v1 ResourceRequirements).
+   * Resources of the main container (core/v1 ResourceRequirements); replaces the default (requests cpu 100m, memory 512Mi; limits cpu 2, memory 4Gi).
    *
    * @schema AgentSpecPodSpec#resources
    */
   readonly resources?: any;
+
+  /**
+   * The containers the library adds around the main one.
+   *
+   * @schema AgentSpecPodSpec#systemContainers
+   */
+  readonly systemContainers?: AgentSpecPodSpecSystemContainers;
 
   /**
    * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
@@ -816,6 +823,7 @@ export function toJson_AgentSpecPodSpec(obj: AgentSpecPodSpec | undefined): Reco
     'runtimeClassName': obj.runtimeClassName,
     'scheduling': toJson_AgentSpecPodSpecScheduling(obj.scheduling),
     'resources': obj.resources,
+    'systemContainers': toJson_AgentSpecPodSpecSystemContainers(obj.systemContainers),
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
   };
@@ -1327,6 +1335,82 @@ export function toJson_AgentSpecPodSpecScheduling(obj: AgentSpecPodSpecSchedulin
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * The containers the library adds around the main one.
+ *
+ * @schema AgentSpecPodSpecSystemContainers
+ */
+export interface AgentSpecPodSpecSystemContainers {
+  /**
+   * Resources of every init container and sidecar (core/v1 ResourceRequirements) unless its own entry sets them; replaces the default (requests cpu 50m, memory 64Mi; limits cpu 500m, memory 512Mi).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#resources
+   */
+  readonly resources?: any;
+
+  /**
+   * Settings of opencode-init (copies the opencode binary from agentImage).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#openCodeInit
+   */
+  readonly openCodeInit?: AgentSpecPodSpecSystemContainersOpenCodeInit;
+
+  /**
+   * Settings of context-init (writes context.md and the mounted context files).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#contextInit
+   */
+  readonly contextInit?: AgentSpecPodSpecSystemContainersContextInit;
+
+  /**
+   * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#gitInit
+   */
+  readonly gitInit?: AgentSpecPodSpecSystemContainersGitInit;
+
+  /**
+   * Settings of git-sync-* (the HotReload sidecar).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#gitSync
+   */
+  readonly gitSync?: AgentSpecPodSpecSystemContainersGitSync;
+
+  /**
+   * Settings of url-fetch-* (URL contexts).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#urlFetch
+   */
+  readonly urlFetch?: AgentSpecPodSpecSystemContainersUrlFetch;
+
+  /**
+   * The container of the Agent's Task pods (opencode run --attach).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#attach
+   */
+  readonly attach?: AgentSpecPodSpecSystemContainersAttach;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainers' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainers(obj: AgentSpecPodSpecSystemContainers | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+    'openCodeInit': toJson_AgentSpecPodSpecSystemContainersOpenCodeInit(obj.openCodeInit),
+    'contextInit': toJson_AgentSpecPodSpecSystemContainersContextInit(obj.contextInit),
+    'gitInit': toJson_AgentSpecPodSpecSystemContainersGitInit(obj.gitInit),
+    'gitSync': toJson_AgentSpecPodSpecSystemContainersGitSync(obj.gitSync),
+    'urlFetch': toJson_AgentSpecPodSpecSystemContainersUrlFetch(obj.urlFetch),
+    'attach': toJson_AgentSpecPodSpecSystemContainersAttach(obj.attach),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Secret with keys `username` and `password` (a personal access token) for HTTPS auth.
  *
  * @schema AgentSpecContextsGitSecretRef
@@ -1420,6 +1504,174 @@ export function toJson_AgentSpecSkillsGitSecretRef(obj: AgentSpecSkillsGitSecret
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of opencode-init (copies the opencode binary from agentImage).
+ *
+ * @schema AgentSpecPodSpecSystemContainersOpenCodeInit
+ */
+export interface AgentSpecPodSpecSystemContainersOpenCodeInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersOpenCodeInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersOpenCodeInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersOpenCodeInit(obj: AgentSpecPodSpecSystemContainersOpenCodeInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of context-init (writes context.md and the mounted context files).
+ *
+ * @schema AgentSpecPodSpecSystemContainersContextInit
+ */
+export interface AgentSpecPodSpecSystemContainersContextInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersContextInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersContextInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersContextInit(obj: AgentSpecPodSpecSystemContainersContextInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+ *
+ * @schema AgentSpecPodSpecSystemContainersGitInit
+ */
+export interface AgentSpecPodSpecSystemContainersGitInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersGitInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersGitInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersGitInit(obj: AgentSpecPodSpecSystemContainersGitInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-sync-* (the HotReload sidecar).
+ *
+ * @schema AgentSpecPodSpecSystemContainersGitSync
+ */
+export interface AgentSpecPodSpecSystemContainersGitSync {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersGitSync#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersGitSync' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersGitSync(obj: AgentSpecPodSpecSystemContainersGitSync | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of url-fetch-* (URL contexts).
+ *
+ * @schema AgentSpecPodSpecSystemContainersUrlFetch
+ */
+export interface AgentSpecPodSpecSystemContainersUrlFetch {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersUrlFetch#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersUrlFetch' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersUrlFetch(obj: AgentSpecPodSpecSystemContainersUrlFetch | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The container of the Agent's Task pods (opencode run --attach).
+ *
+ * @schema AgentSpecPodSpecSystemContainersAttach
+ */
+export interface AgentSpecPodSpecSystemContainersAttach {
+  /**
+   * Its resources; replaces the default (requests cpu 50m, memory 128Mi; limits cpu 500m, memory 1Gi).
+   *
+   * @schema AgentSpecPodSpecSystemContainersAttach#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersAttach' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersAttach(obj: AgentSpecPodSpecSystemContainersAttach | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -1983,11 +2235,18 @@ export interface AgentTemplateSpecPodSpec {
   readonly scheduling?: AgentTemplateSpecPodSpecScheduling;
 
   /**
-   * Resources of the main container (core/v1 ResourceRequirements).
+   * Resources of the main container (core/v1 ResourceRequirements); replaces the default (requests cpu 100m, memory 512Mi; limits cpu 2, memory 4Gi).
    *
    * @schema AgentTemplateSpecPodSpec#resources
    */
   readonly resources?: any;
+
+  /**
+   * The containers the library adds around the main one.
+   *
+   * @schema AgentTemplateSpecPodSpec#systemContainers
+   */
+  readonly systemContainers?: AgentTemplateSpecPodSpecSystemContainers;
 
   /**
    * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
@@ -2016,6 +2275,7 @@ export function toJson_AgentTemplateSpecPodSpec(obj: AgentTemplateSpecPodSpec | 
     'runtimeClassName': obj.runtimeClassName,
     'scheduling': toJson_AgentTemplateSpecPodSpecScheduling(obj.scheduling),
     'resources': obj.resources,
+    'systemContainers': toJson_AgentTemplateSpecPodSpecSystemContainers(obj.systemContainers),
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
   };
@@ -2419,6 +2679,82 @@ export function toJson_AgentTemplateSpecPodSpecScheduling(obj: AgentTemplateSpec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * The containers the library adds around the main one.
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainers
+ */
+export interface AgentTemplateSpecPodSpecSystemContainers {
+  /**
+   * Resources of every init container and sidecar (core/v1 ResourceRequirements) unless its own entry sets them; replaces the default (requests cpu 50m, memory 64Mi; limits cpu 500m, memory 512Mi).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#resources
+   */
+  readonly resources?: any;
+
+  /**
+   * Settings of opencode-init (copies the opencode binary from agentImage).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#openCodeInit
+   */
+  readonly openCodeInit?: AgentTemplateSpecPodSpecSystemContainersOpenCodeInit;
+
+  /**
+   * Settings of context-init (writes context.md and the mounted context files).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#contextInit
+   */
+  readonly contextInit?: AgentTemplateSpecPodSpecSystemContainersContextInit;
+
+  /**
+   * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#gitInit
+   */
+  readonly gitInit?: AgentTemplateSpecPodSpecSystemContainersGitInit;
+
+  /**
+   * Settings of git-sync-* (the HotReload sidecar).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#gitSync
+   */
+  readonly gitSync?: AgentTemplateSpecPodSpecSystemContainersGitSync;
+
+  /**
+   * Settings of url-fetch-* (URL contexts).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#urlFetch
+   */
+  readonly urlFetch?: AgentTemplateSpecPodSpecSystemContainersUrlFetch;
+
+  /**
+   * The container of the Agent's Task pods (opencode run --attach).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#attach
+   */
+  readonly attach?: AgentTemplateSpecPodSpecSystemContainersAttach;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainers' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainers(obj: AgentTemplateSpecPodSpecSystemContainers | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+    'openCodeInit': toJson_AgentTemplateSpecPodSpecSystemContainersOpenCodeInit(obj.openCodeInit),
+    'contextInit': toJson_AgentTemplateSpecPodSpecSystemContainersContextInit(obj.contextInit),
+    'gitInit': toJson_AgentTemplateSpecPodSpecSystemContainersGitInit(obj.gitInit),
+    'gitSync': toJson_AgentTemplateSpecPodSpecSystemContainersGitSync(obj.gitSync),
+    'urlFetch': toJson_AgentTemplateSpecPodSpecSystemContainersUrlFetch(obj.urlFetch),
+    'attach': toJson_AgentTemplateSpecPodSpecSystemContainersAttach(obj.attach),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Secret with keys `username` and `password` (a personal access token) for HTTPS auth.
  *
  * @schema AgentTemplateSpecContextsGitSecretRef
@@ -2512,6 +2848,174 @@ export function toJson_AgentTemplateSpecSkillsGitSecretRef(obj: AgentTemplateSpe
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of opencode-init (copies the opencode binary from agentImage).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersOpenCodeInit
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersOpenCodeInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersOpenCodeInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersOpenCodeInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersOpenCodeInit(obj: AgentTemplateSpecPodSpecSystemContainersOpenCodeInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of context-init (writes context.md and the mounted context files).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersContextInit
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersContextInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersContextInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersContextInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersContextInit(obj: AgentTemplateSpecPodSpecSystemContainersContextInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersGitInit
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersGitInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersGitInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersGitInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersGitInit(obj: AgentTemplateSpecPodSpecSystemContainersGitInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-sync-* (the HotReload sidecar).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersGitSync
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersGitSync {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersGitSync#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersGitSync' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersGitSync(obj: AgentTemplateSpecPodSpecSystemContainersGitSync | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of url-fetch-* (URL contexts).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersUrlFetch
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersUrlFetch {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersUrlFetch#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersUrlFetch' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersUrlFetch(obj: AgentTemplateSpecPodSpecSystemContainersUrlFetch | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The container of the Agent's Task pods (opencode run --attach).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersAttach
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersAttach {
+  /**
+   * Its resources; replaces the default (requests cpu 50m, memory 128Mi; limits cpu 500m, memory 1Gi).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersAttach#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersAttach' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersAttach(obj: AgentTemplateSpecPodSpecSystemContainersAttach | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -185,6 +185,9 @@ const proxy = obj('HTTP(S) proxy for every container; .svc and .cluster.local ar
   noProxy: str('Comma-separated hosts, domains and CIDRs that bypass the proxy.'),
 });
 
+const systemContainer = (which: string): Schema =>
+  obj(`Settings of ${which}`, { resources: native('Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.') });
+
 const podSpec = obj('Pod-level settings for every pod generated for the agent.', {
   labels: stringMap('Extra labels on the pods (for NetworkPolicy, monitoring, …).'),
   annotations: stringMap('Extra annotations on the pods.'),
@@ -194,7 +197,22 @@ const podSpec = obj('Pod-level settings for every pod generated for the agent.',
     tolerations: nativeList('Tolerations (core/v1 Toleration).'),
     affinity: native('Affinity (core/v1 Affinity).'),
   }),
-  resources: native('Resources of the main container (core/v1 ResourceRequirements).'),
+  resources: native(
+    'Resources of the main container (core/v1 ResourceRequirements); replaces the default (requests cpu 100m, memory 512Mi; limits cpu 2, memory 4Gi).',
+  ),
+  systemContainers: obj('The containers the library adds around the main one.', {
+    resources: native(
+      'Resources of every init container and sidecar (core/v1 ResourceRequirements) unless its own entry sets them; replaces the default (requests cpu 50m, memory 64Mi; limits cpu 500m, memory 512Mi).',
+    ),
+    openCodeInit: systemContainer('opencode-init (copies the opencode binary from agentImage).'),
+    contextInit: systemContainer('context-init (writes context.md and the mounted context files).'),
+    gitInit: systemContainer('git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).'),
+    gitSync: systemContainer('git-sync-* (the HotReload sidecar).'),
+    urlFetch: systemContainer('url-fetch-* (URL contexts).'),
+    attach: obj('The container of the Agent\'s Task pods (opencode run --attach).', {
+      resources: native('Its resources; replaces the default (requests cpu 50m, memory 128Mi; limits cpu 500m, memory 1Gi).'),
+    }),
+  }),
   securityContext: native(
     'Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).',
   ),

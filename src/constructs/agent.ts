@@ -21,6 +21,7 @@ import { buildAgentPod, podLevelSettings } from '../pod/pod-builder';
 import { proxyEnv } from '../pod/proxy';
 import { caBundleWiring } from '../pod/ca-bundle';
 import { runtimeContextText } from '../pod/runtime-context';
+import { attachResources } from '../pod/resources';
 import { containerSecurityContext } from '../pod/security';
 import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, kubeletLiteral, tmpMount } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
@@ -402,6 +403,7 @@ export class Agent extends EnvironmentConstruct {
             ...(ca ? [ca.env, { name: 'NODE_EXTRA_CA_CERTS', value: PATHS.customCaCert }] : []),
           ],
           volumeMounts: [tmpMount, ...(ca ? [ca.mount] : [])],
+          resources: attachResources(env.podSpec),
           securityContext,
         }],
         volumes: [{ name: TMP_VOLUME, emptyDir: {} }, ...(ca ? [ca.volume] : [])],

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
 import { API_GROUP, IMAGES, LABELS, MANAGED_BY } from '../api';
 import { packageRoot } from '../assets';
+import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
 import { Problems, isDnsLabel } from '../validation';
 import { clusterScoped } from './cluster-scoped';
@@ -40,6 +41,11 @@ export interface KubeOpenCodeControllerProps {
   readonly podStartGraceSeconds?: number;
   /** Log level (pino). @default info */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Requests and limits of the controller container (replaces the default as a whole).
+   * @default - requests cpu 50m, memory 128Mi; limits cpu 1, memory 512Mi
+   */
+  readonly resources?: ResourceSpec;
 }
 
 const NAME = 'kubeopencode-controller';
@@ -127,10 +133,7 @@ export class KubeOpenCodeController extends Construct {
               ],
               livenessProbe: { ...httpGet('/healthz', HEALTH_PORT), periodSeconds: 20, failureThreshold: 3 },
               readinessProbe: { ...httpGet('/readyz', HEALTH_PORT), periodSeconds: 10, failureThreshold: 3 },
-              resources: {
-                requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
-                limits: { memory: k8s.Quantity.fromString('512Mi') },
-              },
+              resources: resourcesOr(props.resources, DEFAULT_RESOURCES.controller),
               securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
               // git ls-remote (Rollout contexts) writes a credentials file and a CA bundle here
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

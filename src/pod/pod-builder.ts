@@ -5,7 +5,8 @@ import { planContexts, resolveMountPath } from './contexts';
 import { credentialWiring } from './credentials';
 import { renderOpencodeConfig } from './opencode-config';
 import { proxyEnv } from './proxy';
-import { containerSecurityContext, podSecurityContext, resourceRequirements } from './security';
+import { mainResources, withSystemResources } from './resources';
+import { containerSecurityContext, podSecurityContext } from './security';
 import { planSkills } from './skills';
 import {
   GENERATED_VOLUME,
@@ -144,7 +145,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     startupProbe: m.startupProbe,
     readinessProbe: m.readinessProbe,
     livenessProbe: m.livenessProbe,
-    resources: resourceRequirements(e.podSpec?.resources),
+    resources: mainResources(e.podSpec),
     volumeMounts: [
       { name: WORKSPACE_VOLUME, mountPath: ws },
       ...mainMounts,
@@ -162,8 +163,8 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     generated,
     spec: {
       ...podLevelSettings(e),
-      initContainers: initContainers.length ? initContainers : undefined,
-      containers: [mainContainer, ...contexts.sidecars],
+      initContainers: initContainers.length ? withSystemResources(initContainers, e.podSpec) : undefined,
+      containers: [mainContainer, ...withSystemResources(contexts.sidecars, e.podSpec)],
       volumes,
     },
   };

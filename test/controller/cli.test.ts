@@ -103,4 +103,21 @@ describe('kubeopencode-controller', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   }, 60_000);
+
+  test("the controller's modules load without cdk8s, constructs and cdk8s-plus-28 (library peers the controller image does not carry)", () => {
+    // as in the image after `npm prune --omit=dev`: resolving a peer fails
+    const probe = `
+      require('ts-node').register({ transpileOnly: true, project: 'tsconfig.dev.json' });
+      const Module = require('module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (/^(cdk8s|constructs|cdk8s-plus-28)(\\/|$)/.test(request)) throw new Error('the controller loaded ' + request);
+        return resolve.call(this, request, ...rest);
+      };
+      for (const m of ['main', 'controller', 'decide', 'kube/executor', 'kube/rest', 'kube/views', 'log', 'settings']) require('./src/controller/' + m);
+      console.log('loaded');`;
+    const r = spawnSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('loaded\n');
+  }, 60_000);
 });

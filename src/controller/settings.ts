@@ -35,8 +35,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'POD_NAME', default: 'hostname and a random suffix', description: "this replica's identity in the Lease", commands: ['run'] },
   { name: 'LEADER_ELECTION', default: 'true', description: 'true or false; false: act without holding the Lease (one replica only)', commands: ['run'] },
   { name: 'POD_START_GRACE_SECONDS', default: '300', description: 'how long a task pod may fail to start (image pull, config, scheduling) before its Task fails: seconds, or a Go duration (5m)', commands: ['run'] },
-  { name: 'HEALTH_PORT', default: '8081', description: 'port of /healthz, /readyz and /metrics', commands: ['run'] },
-  { name: 'METRICS_PORT', default: 'none (metrics on HEALTH_PORT only)', description: 'a second port serving /metrics', commands: ['run'] },
+  { name: 'HEALTH_PORT', default: '8081', description: 'port of /healthz, /readyz and /metrics (0: any free port, logged at start)', commands: ['run'] },
+  { name: 'METRICS_PORT', default: 'none (metrics on HEALTH_PORT only)', description: 'a second port serving /metrics (0: any free port)', commands: ['run'] },
   { name: 'CRONTASK_NAMESPACE', default: 'required', description: 'namespace of the CronTask to fire', commands: ['crontask-fire'] },
   { name: 'CRONTASK_NAME', default: 'required', description: 'name of the CronTask to fire', commands: ['crontask-fire'] },
 ];
@@ -62,7 +62,7 @@ function get(env: Env, name: string): string | undefined {
 function port(env: Env, name: string, dflt: number | undefined): number | undefined {
   const v = get(env, name);
   if (v === undefined) return dflt;
-  if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`${name}='${v}' is not a port (an integer from 1 to 65535)`);
+  if (!/^[0-9]+$/.test(v) || Number(v) > 65535) throw new UsageError(`${name}='${v}' is not a port (an integer from 0, any free port, to 65535)`);
   return Number(v);
 }
 

@@ -35,6 +35,8 @@ describe('kubeopencode-controller', () => {
       expect(r.stdout).toMatch(new RegExp(`^  ${v.name}\\n.*\\n      default: ${v.default.replace(/[()]/g, '\\$&')};`, 'm'));
     }
     expect(bin(['help']).stdout).toBe(r.stdout);
+    // the README shows it as it is
+    expect(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(`\`\`\`\n${r.stdout}\`\`\`\n`);
   }, 60_000);
 
   test('every variable the installed Deployment sets or the controller reads is in --help', () => {
@@ -59,7 +61,7 @@ describe('kubeopencode-controller', () => {
 
   test.each([
     [{ POD_START_GRACE_SECONDS: '5 minutes' }, /^kubeopencode-controller: POD_START_GRACE_SECONDS='5 minutes' is neither whole seconds \(300\) nor a Go duration/],
-    [{ HEALTH_PORT: 'http' }, /^kubeopencode-controller: HEALTH_PORT='http' is not a port \(an integer from 1 to 65535\)/],
+    [{ HEALTH_PORT: 'http' }, /^kubeopencode-controller: HEALTH_PORT='http' is not a port \(an integer from 0, any free port, to 65535\)/],
     [{ METRICS_PORT: '70000' }, /^kubeopencode-controller: METRICS_PORT='70000' is not a port/],
     [{ LEADER_ELECTION: 'yes' }, /^kubeopencode-controller: LEADER_ELECTION='yes' must be true or false/],
     [{ LOG_LEVEL: 'verbose' }, /^kubeopencode-controller: LOG_LEVEL='verbose' is not a log level/],

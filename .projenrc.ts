@@ -11,6 +11,9 @@ const project = new typescript.TypeScriptProject({
   description:
     'cdk8s constructs and a slim runtime controller for always-on AI coding agents (KubeOpenCode) on Kubernetes',
   license: 'Apache-2.0',
+  repository: 'https://github.com/cdk8s-kubeopencode/cdk8s-kubeopencode.git',
+  homepage: 'https://github.com/cdk8s-kubeopencode/cdk8s-kubeopencode#readme',
+  keywords: ['cdk8s', 'kubernetes', 'constructs', 'kubeopencode', 'opencode', 'ai-agents', 'coding-agent', 'controller', 'gitops'],
   copyrightOwner: 'cdk8s-kubeopencode authors',
   defaultReleaseBranch: 'main',
   projenrcTs: true,
@@ -62,6 +65,10 @@ const project = new typescript.TypeScriptProject({
       lib: ['es2022'],
       target: 'ES2022',
       skipLibCheck: true,
+      // no source maps in the package: inline maps made about 1 MB of the tarball
+      inlineSourceMap: false,
+      inlineSources: false,
+      sourceMap: false,
     },
   },
   tsconfigDevFile: 'tsconfig.dev.json',
@@ -94,9 +101,25 @@ const project = new typescript.TypeScriptProject({
   gitignore: ['/dist/', '/lib/', '/bench/results/tmp/', '*.tgz', '.cache/'],
 });
 
-for (const p of ['/test/', '/bench/', '/examples/', '/scripts/', '/schemas/', '/.ci/', '/docs/']) {
+for (const p of ['/test/', '/bench/', '/examples/', '/scripts/', '/schemas/', '/.ci/', '/images/', '/Dockerfile', '/imports/*.ts', '!/imports/*.d.ts']) {
   project.addPackageIgnore(p);
 }
+// What the package ships: the compiled library and controller, the files they read at run time (scripts, CRDs,
+// package.json for the version), and the API reference. test/package/consumer.test.ts checks the tarball.
+project.package.addField('files', [
+  'lib/**/*.js',
+  'lib/**/*.d.ts',
+  'assets/scripts/*.sh',
+  'bin/kubeopencode-controller',
+  'crds/*.yaml',
+  'docs/api-reference.md',
+]);
+// One entry point with its types (and the generated CRD classes); deep imports of lib/ are not part of the API.
+project.package.addField('exports', {
+  '.': { types: './lib/src/index.d.ts', default: './lib/src/index.js' },
+  './imports': { types: './lib/imports/kubeopencode.io.d.ts', default: './lib/imports/kubeopencode.io.js' },
+  './package.json': './package.json',
+});
 
 // The API's source of truth is crds/; imports/ is generated from it (works offline on a local file).
 project.addTask('import', {

@@ -112,8 +112,9 @@ export interface AgentSpec {
   readonly profile?: string;
 
   /**
-   * OpenCode server port. Default: 4096.
+   * OpenCode server port. Defaults to 4096.
    *
+   * @default 4096.
    * @schema AgentSpec#port
    */
   readonly port?: number;
@@ -126,8 +127,9 @@ export interface AgentSpec {
   readonly persistence?: AgentSpecPersistence;
 
   /**
-   * Scale the server to 0 (PVCs and Service stay). Default: false.
+   * Scale the server to 0 (PVCs and Service stay). Defaults to false.
    *
+   * @default false.
    * @schema AgentSpec#suspend
    */
   readonly suspend?: boolean;
@@ -154,8 +156,9 @@ export interface AgentSpec {
   readonly quota?: AgentSpecQuota;
 
   /**
-   * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD). On by default: the server is otherwise unsecured.
+   * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD): the server is otherwise unsecured. Defaults to enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
    *
+   * @default enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
    * @schema AgentSpec#serverAuth
    */
   readonly serverAuth?: AgentSpecServerAuth;
@@ -417,14 +420,16 @@ export function toJson_AgentSpecQuota(obj: AgentSpecQuota | undefined): Record<s
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD). On by default: the server is otherwise unsecured.
+ * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD): the server is otherwise unsecured. Defaults to enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
  *
+ * @default enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
  * @schema AgentSpecServerAuth
  */
 export interface AgentSpecServerAuth {
   /**
-   * Require the password on every request. Default: true.
+   * Require the password on every request. Defaults to true.
    *
+   * @default true.
    * @schema AgentSpecServerAuth#enabled
    */
   readonly enabled?: boolean;
@@ -579,8 +584,9 @@ export interface AgentSpecCredentials {
   readonly mountPath?: string;
 
   /**
-   * File mode (decimal, e.g. 256 = 0400). Default: 384.
+   * File mode (decimal, e.g. 256 = 0400). Defaults to 384.
    *
+   * @default 384.
    * @schema AgentSpecCredentials#fileMode
    */
   readonly fileMode?: number;
@@ -846,8 +852,9 @@ export interface AgentSpecPersistenceSessions {
   readonly storageClassName?: string;
 
   /**
-   * Requested size (a Kubernetes quantity). Default: "1Gi".
+   * Requested size (a Kubernetes quantity). Defaults to "1Gi".
    *
+   * @default 1Gi".
    * @schema AgentSpecPersistenceSessions#size
    */
   readonly size?: string;
@@ -882,8 +889,9 @@ export interface AgentSpecPersistenceWorkspace {
   readonly storageClassName?: string;
 
   /**
-   * Requested size (a Kubernetes quantity). Default: "10Gi".
+   * Requested size (a Kubernetes quantity). Defaults to "10Gi".
    *
+   * @default 10Gi".
    * @schema AgentSpecPersistenceWorkspace#size
    */
   readonly size?: string;
@@ -918,8 +926,9 @@ export interface AgentSpecServerAuthSecretRef {
   readonly name: string;
 
   /**
-   * Key of the password. Default: "password".
+   * Key of the password. Defaults to "password".
    *
+   * @default password".
    * @schema AgentSpecServerAuthSecretRef#key
    */
   readonly key?: string;
@@ -1016,22 +1025,25 @@ export interface AgentSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -1084,8 +1096,9 @@ export interface AgentSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema AgentSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -1156,8 +1169,9 @@ export interface AgentSpecSkillsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentSpecSkillsGit#ref
    */
   readonly ref?: string;
@@ -1177,15 +1191,17 @@ export interface AgentSpecSkillsGit {
   readonly names?: string[];
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentSpecSkillsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentSpecSkillsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -1232,8 +1248,9 @@ export interface AgentSpecCaBundleConfigMapRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca-bundle.crt".
+   * Key holding the PEM bundle. Defaults to "ca-bundle.crt".
    *
+   * @default ca-bundle.crt".
    * @schema AgentSpecCaBundleConfigMapRef#key
    */
   readonly key?: string;
@@ -1268,8 +1285,9 @@ export interface AgentSpecCaBundleSecretRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca.crt".
+   * Key holding the PEM bundle. Defaults to "ca.crt".
    *
+   * @default ca.crt".
    * @schema AgentSpecCaBundleSecretRef#key
    */
   readonly key?: string;
@@ -1445,22 +1463,25 @@ export function toJson_AgentSpecContextsGitSecretRef(obj: AgentSpecContextsGitSe
  */
 export interface AgentSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema AgentSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema AgentSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema AgentSpecContextsGitSync#policy
    */
   readonly policy?: AgentSpecContextsGitSyncPolicy;
@@ -1679,8 +1700,9 @@ export function toJson_AgentSpecPodSpecSystemContainersAttach(obj: AgentSpecPodS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
  *
+ * @default HotReload".
  * @schema AgentSpecContextsGitSyncPolicy
  */
 export enum AgentSpecContextsGitSyncPolicy {
@@ -2031,8 +2053,9 @@ export interface AgentTemplateSpecCredentials {
   readonly mountPath?: string;
 
   /**
-   * File mode (decimal, e.g. 256 = 0400). Default: 384.
+   * File mode (decimal, e.g. 256 = 0400). Defaults to 384.
    *
+   * @default 384.
    * @schema AgentTemplateSpecCredentials#fileMode
    */
   readonly fileMode?: number;
@@ -2360,22 +2383,25 @@ export interface AgentTemplateSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentTemplateSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentTemplateSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentTemplateSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -2428,8 +2454,9 @@ export interface AgentTemplateSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema AgentTemplateSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -2500,8 +2527,9 @@ export interface AgentTemplateSpecSkillsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentTemplateSpecSkillsGit#ref
    */
   readonly ref?: string;
@@ -2521,15 +2549,17 @@ export interface AgentTemplateSpecSkillsGit {
   readonly names?: string[];
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentTemplateSpecSkillsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentTemplateSpecSkillsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -2576,8 +2606,9 @@ export interface AgentTemplateSpecCaBundleConfigMapRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca-bundle.crt".
+   * Key holding the PEM bundle. Defaults to "ca-bundle.crt".
    *
+   * @default ca-bundle.crt".
    * @schema AgentTemplateSpecCaBundleConfigMapRef#key
    */
   readonly key?: string;
@@ -2612,8 +2643,9 @@ export interface AgentTemplateSpecCaBundleSecretRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca.crt".
+   * Key holding the PEM bundle. Defaults to "ca.crt".
    *
+   * @default ca.crt".
    * @schema AgentTemplateSpecCaBundleSecretRef#key
    */
   readonly key?: string;
@@ -2789,22 +2821,25 @@ export function toJson_AgentTemplateSpecContextsGitSecretRef(obj: AgentTemplateS
  */
 export interface AgentTemplateSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema AgentTemplateSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema AgentTemplateSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema AgentTemplateSpecContextsGitSync#policy
    */
   readonly policy?: AgentTemplateSpecContextsGitSyncPolicy;
@@ -3023,8 +3058,9 @@ export function toJson_AgentTemplateSpecPodSpecSystemContainersAttach(obj: Agent
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
  *
+ * @default HotReload".
  * @schema AgentTemplateSpecContextsGitSyncPolicy
  */
 export enum AgentTemplateSpecContextsGitSyncPolicy {
@@ -3137,22 +3173,25 @@ export interface CronTaskSpec {
   readonly schedule: string;
 
   /**
-   * IANA time zone of the schedule. Default: "UTC".
+   * IANA time zone of the schedule. Defaults to "UTC".
    *
+   * @default UTC".
    * @schema CronTaskSpec#timeZone
    */
   readonly timeZone?: string;
 
   /**
-   * What to do when a run is due while a child Task is active. Default: "Forbid".
+   * What to do when a run is due while a child Task is active. Defaults to "Forbid".
    *
+   * @default Forbid".
    * @schema CronTaskSpec#concurrencyPolicy
    */
   readonly concurrencyPolicy?: CronTaskSpecConcurrencyPolicy;
 
   /**
-   * Pause scheduling (active Tasks continue). Default: false.
+   * Pause scheduling (active Tasks continue). Defaults to false.
    *
+   * @default false.
    * @schema CronTaskSpec#suspend
    */
   readonly suspend?: boolean;
@@ -3165,8 +3204,9 @@ export interface CronTaskSpec {
   readonly startingDeadlineSeconds?: number;
 
   /**
-   * Child Tasks (active and finished) at which creation is blocked. Default: 10.
+   * Child Tasks (active and finished) at which creation is blocked. Defaults to 10.
    *
+   * @default 10.
    * @schema CronTaskSpec#maxRetainedTasks
    */
   readonly maxRetainedTasks?: number;
@@ -3200,8 +3240,9 @@ export function toJson_CronTaskSpec(obj: CronTaskSpec | undefined): Record<strin
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * What to do when a run is due while a child Task is active. Default: "Forbid".
+ * What to do when a run is due while a child Task is active. Defaults to "Forbid".
  *
+ * @default Forbid".
  * @schema CronTaskSpecConcurrencyPolicy
  */
 export enum CronTaskSpecConcurrencyPolicy {
@@ -3569,22 +3610,25 @@ export interface CronTaskSpecTaskTemplateSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -3637,8 +3681,9 @@ export interface CronTaskSpecTaskTemplateSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema CronTaskSpecTaskTemplateSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -3694,22 +3739,25 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsGitSecretRef(obj: Cro
  */
 export interface CronTaskSpecTaskTemplateSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema CronTaskSpecTaskTemplateSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema CronTaskSpecTaskTemplateSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema CronTaskSpecTaskTemplateSpecContextsGitSync#policy
    */
   readonly policy?: CronTaskSpecTaskTemplateSpecContextsGitSyncPolicy;
@@ -3732,8 +3780,9 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsGitSync(obj: CronTask
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
  *
+ * @default HotReload".
  * @schema CronTaskSpecTaskTemplateSpecContextsGitSyncPolicy
  */
 export enum CronTaskSpecTaskTemplateSpecContextsGitSyncPolicy {
@@ -3839,8 +3888,9 @@ export function toJson_KubeOpenCodeConfigProps(obj: KubeOpenCodeConfigProps | un
  */
 export interface KubeOpenCodeConfigSpec {
   /**
-   * Cluster DNS domain used in server URLs. Default: "cluster.local".
+   * Cluster DNS domain used in server URLs. Defaults to "cluster.local".
    *
+   * @default cluster.local".
    * @schema KubeOpenCodeConfigSpec#clusterDomain
    */
   readonly clusterDomain?: string;
@@ -4387,22 +4437,25 @@ export interface TaskSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema TaskSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema TaskSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema TaskSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -4455,8 +4508,9 @@ export interface TaskSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema TaskSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -4512,22 +4566,25 @@ export function toJson_TaskSpecContextsGitSecretRef(obj: TaskSpecContextsGitSecr
  */
 export interface TaskSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema TaskSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema TaskSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema TaskSpecContextsGitSync#policy
    */
   readonly policy?: TaskSpecContextsGitSyncPolicy;
@@ -4550,8 +4607,9 @@ export function toJson_TaskSpecContextsGitSync(obj: TaskSpecContextsGitSync | un
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
  *
+ * @default HotReload".
  * @schema TaskSpecContextsGitSyncPolicy
  */
 export enum TaskSpecContextsGitSyncPolicy {

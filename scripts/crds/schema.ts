@@ -241,7 +241,7 @@ const skillSource = obj(
 );
 
 const serverAuth = obj(
-  'HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD). On by default: the server is otherwise unsecured.',
+  'HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD): the server is otherwise unsecured. Defaults to enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).',
   {
     enabled: bool('Require the password on every request.', { default: true }),
     secretRef: obj(
@@ -511,14 +511,17 @@ export const KINDS: Kind[] = [
   },
 ];
 
-/** Appends "Default: x." to every description whose node has a default, so kubectl explain and the API docs say it. */
+/**
+ * Appends "Defaults to x." to every description whose node has a default, so kubectl explain and the API docs say it
+ * (and `cdk8s import` turns that sentence into an `@default` tag on the generated props).
+ */
 function documentDefaults(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(documentDefaults);
   if (!node || typeof node !== 'object') return node;
   const out: Schema = {};
   for (const [k, v] of Object.entries(node)) out[k] = k === 'default' || k === 'enum' ? v : documentDefaults(v);
   if ('default' in out && typeof out.description === 'string') {
-    out.description = `${out.description} Default: ${JSON.stringify(out.default)}.`;
+    out.description = `${out.description} Defaults to ${JSON.stringify(out.default)}.`;
   }
   return out;
 }

@@ -47,6 +47,8 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
    * that leaves them to its Agents cannot run Tasks of its own).
    */
   public readonly taskPodTemplate?: k8s.KubePodTemplate;
+  /** The ConfigMap `{name}-template-context` of generated files (opencode.json, contexts), with the PodTemplate. */
+  public readonly configMap?: k8s.KubeConfigMap;
 
   private readonly props: AgentTemplateProps;
   private built?: ReturnType<AgentTemplate['build']>;
@@ -74,7 +76,7 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
       spec: Lazy.any({ produce: () => this.environment() }) as any,
     });
     if (props.workspaceDir && props.serviceAccountName) {
-      new k8s.KubeConfigMap(this, 'Context', {
+      this.configMap = new k8s.KubeConfigMap(this, 'Context', {
         metadata: { name: NAMES.templateConfigMap(this.name), namespace: this.namespace, labels },
         data: Lazy.any({ produce: () => this.resolve().generated }) as any,
       });

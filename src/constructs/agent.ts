@@ -50,10 +50,12 @@ export interface AgentProps extends Omit<AgentSpec, 'templateRef' | 'workspaceDi
   readonly templateRef?: { readonly name: string } | IAgentTemplate;
   /**
    * Absolute path of the workspace. Required unless the template sets it.
+   * @default - the template's workspaceDir
    */
   readonly workspaceDir?: string;
   /**
    * ServiceAccount of the server and task pods. Required unless the template sets it.
+   * @default - the template's serviceAccountName
    */
   readonly serviceAccountName?: string;
   /**
@@ -104,6 +106,14 @@ export class Agent extends EnvironmentConstruct {
   public readonly service: k8s.KubeService;
   /** The PodTemplate of the Agent's Task pods (opencode run --attach). */
   public readonly taskPodTemplate: k8s.KubePodTemplate;
+  /** The ConfigMap `{name}-server-context` of generated files (opencode.json, Text and Runtime contexts). */
+  public readonly configMap: k8s.KubeConfigMap;
+  /** The PVC `{name}-server-sessions`, when persistence.sessions is set. */
+  public readonly sessionsPvc?: k8s.KubePersistentVolumeClaim;
+  /** The PVC `{name}-server-workspace`, when persistence.workspace is set. */
+  public readonly workspacePvc?: k8s.KubePersistentVolumeClaim;
+  /** The NetworkPolicy in front of the server, unless networkPolicy.enabled is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
   private readonly props: AgentProps;
   private built?: ReturnType<Agent['build']>;
@@ -140,7 +150,7 @@ export class Agent extends EnvironmentConstruct {
       spec: Lazy.any({ produce: () => this.resourceSpec() }) as any,
     });
 
-    new k8s.KubeConfigMap(this, 'Context', {
+    this.configMap = new k8s.KubeConfigMap(this, 'Context', {
       metadata: metadata(NAMES.contextConfigMap(this.name)),
       data: Lazy.any({ produce: () => this.resolve().pod.generated }) as any,
     });
@@ -148,7 +158,7 @@ export class Agent extends EnvironmentConstruct {
     for (const which of AGENT_ONLY_QUANTITY_FIELDS) {
       const p = props.persistence?.[which];
       if (!p) continue;
-      new k8s.KubePersistentVolumeClaim(this, which === 'sessions' ? 'Sessions' : 'Workspace', {
+      const pvc = new k8s.KubePersistentVolumeClaim(this, which === 'sessions' ? 'Sessions' : 'Workspace', {
         metadata: metadata(which === 'sessions' ? NAMES.sessionsPvc(this.name) : NAMES.workspacePvc(this.name)),
         spec: {
           accessModes: ['ReadWriteOnce'],
@@ -160,6 +170,8 @@ export class Agent extends EnvironmentConstruct {
           },
         },
       });
+      if (which === 'sessions') this.sessionsPvc = pvc;
+      else this.workspacePvc = pvc;
     }
 
     this.deployment = new k8s.KubeDeployment(this, 'Server', {
@@ -181,7 +193,7 @@ export class Agent extends EnvironmentConstruct {
 
     if (props.networkPolicy?.enabled ?? true) {
       const np = props.networkPolicy;
-      new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
         metadata: metadata(NAMES.serverDeployment(this.name)),
         spec: {
           podSelector: { matchLabels: this.selector('server') },

@@ -19,6 +19,7 @@ export interface CronTaskProps extends Omit<CronTaskSpec, 'taskTemplate'> {
   readonly metadata?: ApiObjectMetadata;
   /** The Task to create: optional labels/annotations and the Task spec (refs may be constructs). */
   readonly taskTemplate: {
+    /** Labels and annotations of each Task. @default - none */
     readonly metadata?: { readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
     readonly spec: Omit<TaskProps, 'metadata'>;
   };
@@ -79,7 +80,12 @@ export class CronTask extends Construct {
   public readonly name: string;
   public readonly namespace?: string;
   public readonly resource: ApiObject;
+  /** The Kubernetes CronJob whose job creates the Tasks. */
   public readonly cronJob: k8s.KubeCronJob;
+  /** The job's ServiceAccount, and the Role (with its binding) that lets it create and stop this CronTask's Tasks. */
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly role: k8s.KubeRole;
+  public readonly roleBinding: k8s.KubeRoleBinding;
 
   constructor(scope: Construct, id: string, props: CronTaskProps) {
     super(scope, id);
@@ -129,8 +135,8 @@ export class CronTask extends Construct {
     });
 
     const sa = NAMES.cronTaskServiceAccount(this.name);
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(sa), automountServiceAccountToken: true });
-    new k8s.KubeRole(this, 'Role', {
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(sa), automountServiceAccountToken: true });
+    this.role = new k8s.KubeRole(this, 'Role', {
       metadata: meta(sa),
       rules: [
         // Forbid and maxRetainedTasks count the children; Replace stops the active one with the stop annotation
@@ -138,7 +144,7 @@ export class CronTask extends Construct {
         { apiGroups: [API_GROUP], resources: ['crontasks'], resourceNames: [this.name], verbs: ['get'] },
       ],
     });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+    this.roleBinding = new k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: meta(sa),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: this.namespace }],

@@ -13,8 +13,11 @@ export interface IAgentTemplate extends IConstruct {
 
 /** What an Agent, AgentTemplate or CronTask needs from a KubeOpenCodeConfig at synth. */
 export interface IClusterConfig extends IConstruct {
+  /** spec.proxy: the proxy of constructs without their own. @default - no proxy */
   readonly clusterProxy?: Proxy;
+  /** spec.clusterDomain: the DNS domain of server URLs. @default cluster.local */
   readonly clusterDomain?: string;
+  /** spec.systemImage.image: the image of CronTask jobs. @default - the pinned controller image */
   readonly systemImage?: string;
 }
 

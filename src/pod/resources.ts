@@ -22,7 +22,9 @@ export const DEFAULT_RESOURCES = {
 
 /** Requests and limits as YAML spells them (quantities as strings or numbers), e.g. `{ requests: { cpu: '100m' } }`. */
 export interface ResourceSpec {
+  /** Requested cpu, memory, … @default - none (Kubernetes then uses the limits) */
   readonly requests?: Record<string, string | number>;
+  /** Limits of cpu, memory, … @default - none */
   readonly limits?: Record<string, string | number>;
 }
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as semver from 'semver';
-import { PeerVersions, ROOT, compileAndSynth, consumerApp, copiesOf, packTarball, readmeCode } from './consumer';
+import { PeerVersions, ROOT, compileAndSynth, consumerApp, copiesOf, packContents, packTarball, readmeCode } from './consumer';
 
 /**
  * The versions an app may bring, at both ends of our peer ranges (found with `npm view <name> versions`):
@@ -36,6 +36,32 @@ describe('a cdk8s app that depends on the packed package', () => {
     }
     // the versions we build and test with are the highest tested here
     for (const p of PEERS) expect(pkg.devDependencies[p]).toBe(HIGHEST[p]);
+  });
+
+  test('the tarball holds only what the runtime reads, the API reference, and no source maps', () => {
+    const { files, unpackedSize } = packContents(tarball);
+    const allowed = [
+      /^lib\/(src|imports)\/.*\.(js|d\.ts)$/, /^assets\/scripts\/[a-z-]+\.sh$/, /^bin\/kubeopencode-controller$/, /^crds\/[a-z._]+\.yaml$/,
+      /^docs\/api-reference\.md$/, /^(package\.json|README\.md|LICENSE)$/,
+    ];
+    expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
+    for (const f of ['docs/api-reference.md', 'lib/src/index.js', 'lib/src/index.d.ts', 'lib/src/controller/main.js', 'crds/kubeopencode.io_agents.yaml', 'assets/scripts/git-init.sh']) {
+      expect(files).toContain(f);
+    }
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    const dir = fs.mkdtempSync(path.join(work, 'x-'));
+    require('child_process').execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+    const inlineMaps = files.filter((f) => f.endsWith('.js') && fs.readFileSync(path.join(dir, 'package', f), 'utf8').includes('sourceMappingURL'));
+    expect(inlineMaps).toEqual([]);
+    expect(unpackedSize).toBeLessThan(1_000_000);
+  });
+
+  test('package.json: exports with types, repository, homepage, keywords', () => {
+    expect(pkg.exports['.']).toEqual({ types: './lib/src/index.d.ts', default: './lib/src/index.js' });
+    expect(pkg.exports['./imports'].types).toBe('./lib/imports/kubeopencode.io.d.ts');
+    expect(pkg.repository?.url).toMatch(/^https:\/\/github\.com\//);
+    expect(pkg.homepage).toMatch(/^https:\/\//);
+    expect(pkg.keywords).toEqual(expect.arrayContaining(['cdk8s', 'kubernetes', 'kubeopencode']));
   });
 
   test.each([['lowest', LOWEST], ['highest', HIGHEST]] as const)(

@@ -118,7 +118,8 @@ export function compileAndSynth(appDir: string, code: string): Record<string, st
   fs.rmSync(path.join(appDir, 'app.js'), { force: true });
   try {
     run(path.join(ROOT, 'node_modules', '.bin', 'tsc'), [
-      '--strict', '--target', 'ES2022', '--module', 'commonjs', '--moduleResolution', 'node', '--types', 'node',
+      // node16 resolution reads the package's `exports` (and its `types` condition), as a modern app would
+      '--strict', '--target', 'ES2022', '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node',
       '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'app.ts',
     ], appDir);
   } catch (e: any) {

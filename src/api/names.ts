@@ -74,6 +74,8 @@ export const PATHS = {
   /** Where user ConfigMap and URL contexts bound for context.md are staged. */
   contextSourcesDir: '/kubeopencode/contexts',
   gitCredentialsDir: '/kubeopencode/git-credentials',
+  /** The init and sidecar scripts, from the pod's generated ConfigMap (a sibling of the other read-only mounts). */
+  scriptsDir: '/kubeopencode/scripts',
   tmp: '/tmp',
 } as const;
 

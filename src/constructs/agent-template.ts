@@ -10,6 +10,7 @@ import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
 import { EnvironmentConstruct } from './environment-construct';
+import { scriptsConfigMap } from '../pod/scripts-configmap';
 import { IAgentTemplate, IClusterConfig, clusterConfigFor, markTemplate } from './lookup';
 
 /** Props of an AgentTemplate: the fields of the guide's AgentTemplate `spec`, plus metadata and `systemImages`. */
@@ -49,6 +50,8 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
   public readonly taskPodTemplate?: k8s.KubePodTemplate;
   /** The ConfigMap `{name}-template-context` of generated files (opencode.json, contexts), with the PodTemplate. */
   public readonly configMap?: k8s.KubeConfigMap;
+  /** The ConfigMap of init-container scripts its Task pods mount (one per chart and namespace), with the PodTemplate. */
+  public readonly scriptsConfigMap?: k8s.KubeConfigMap;
 
   private readonly props: AgentTemplateProps;
   private built?: ReturnType<AgentTemplate['build']>;
@@ -76,6 +79,7 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
       spec: Lazy.any({ produce: () => this.environment() }) as any,
     });
     if (props.workspaceDir && props.serviceAccountName) {
+      this.scriptsConfigMap = scriptsConfigMap(this, this.namespace);
       this.configMap = new k8s.KubeConfigMap(this, 'Context', {
         metadata: { name: NAMES.templateConfigMap(this.name), namespace: this.namespace, labels },
         data: Lazy.any({ produce: () => this.resolve().generated }) as any,
@@ -109,6 +113,7 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
         opencodeConfig: env.config ? JSON.parse(env.config) : undefined,
         systemImages: this.props.systemImages,
         generatedConfigMap: NAMES.templateConfigMap(this.name),
+        scriptsConfigMap: this.scriptsConfigMap!.name,
         runtimeText: () => runtimeContextText({
           kind: 'AgentTemplate',
           name: this.name,

@@ -22,6 +22,7 @@ import { proxyEnv } from '../pod/proxy';
 import { caBundleWiring } from '../pod/ca-bundle';
 import { runtimeContextText } from '../pod/runtime-context';
 import { attachResources } from '../pod/resources';
+import { scriptsConfigMap } from '../pod/scripts-configmap';
 import { containerSecurityContext } from '../pod/security';
 import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, kubeletLiteral, tmpMount } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
@@ -114,6 +115,8 @@ export class Agent extends EnvironmentConstruct {
   public readonly workspacePvc?: k8s.KubePersistentVolumeClaim;
   /** The NetworkPolicy in front of the server, unless networkPolicy.enabled is false. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The ConfigMap of init and sidecar scripts: one per chart and namespace, shared by its Agents and templates. */
+  public readonly scriptsConfigMap: k8s.KubeConfigMap;
 
   private readonly props: AgentProps;
   private built?: ReturnType<Agent['build']>;
@@ -150,6 +153,7 @@ export class Agent extends EnvironmentConstruct {
       spec: Lazy.any({ produce: () => this.resourceSpec() }) as any,
     });
 
+    this.scriptsConfigMap = scriptsConfigMap(this, this.namespace);
     this.configMap = new k8s.KubeConfigMap(this, 'Context', {
       metadata: metadata(NAMES.contextConfigMap(this.name)),
       data: Lazy.any({ produce: () => this.resolve().pod.generated }) as any,
@@ -342,6 +346,7 @@ export class Agent extends EnvironmentConstruct {
         opencodeConfig: parseConfigQuietly(env.config),
         systemImages: this.props.systemImages,
         generatedConfigMap: NAMES.contextConfigMap(this.name),
+        scriptsConfigMap: this.scriptsConfigMap.name,
         runtimeText: () => runtimeContextText({
           kind: 'Agent',
           name: this.name,

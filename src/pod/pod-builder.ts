@@ -17,8 +17,11 @@ import {
   WORKSPACE_VOLUME,
   kubeletLiteral,
   resolveSystemImages,
+  scriptsVolume,
   tmpMount,
 } from './system';
+
+const optional = <T>(x: T | undefined): T[] => (x === undefined ? [] : [x]);
 
 export interface AgentPodInput {
   /** The merged execution environment (template + agent + cluster proxy). */
@@ -28,6 +31,8 @@ export interface AgentPodInput {
   readonly systemImages?: SystemImages;
   /** Name of the ConfigMap the caller creates from `generated`. */
   readonly generatedConfigMap: string;
+  /** Name of the scripts ConfigMap (scriptsConfigMap()). */
+  readonly scriptsConfigMap: string;
   /** Renders the Runtime context's text. */
   readonly runtimeText: () => string;
   /** The workspace volume: an emptyDir unless the caller passes a PVC. */
@@ -70,6 +75,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     mounts: [tmpMount, ...(ca ? [ca.mount] : [])],
     securityContext,
     workspaceDir: ws,
+    scripts: new Set(),
   };
 
   const contexts = planContexts({
@@ -130,6 +136,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     { name: TMP_VOLUME, emptyDir: {} },
     ...(Object.keys(generated).length > 0 ? [{ name: GENERATED_VOLUME, configMap: { name: input.generatedConfigMap } }] : []),
     ...(ca ? [ca.volume] : []),
+    ...optional(scriptsVolume(base, input.scriptsConfigMap)),
     ...contexts.volumes,
     ...skills.volumes,
     ...credentials.volumes,

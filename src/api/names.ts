@@ -1,3 +1,5 @@
+import { PACKAGE_VERSION } from '../version';
+
 /**
  * Every name, label, annotation, env var, path and default of the kubeopencode.io API in one place, used by the
  * constructs and the controller alike. Values come from the KubeOpenCode feature guide unless a comment says otherwise.
@@ -72,6 +74,8 @@ export const PATHS = {
   /** Where user ConfigMap and URL contexts bound for context.md are staged. */
   contextSourcesDir: '/kubeopencode/contexts',
   gitCredentialsDir: '/kubeopencode/git-credentials',
+  /** The init and sidecar scripts, from the pod's generated ConfigMap (a sibling of the other read-only mounts). */
+  scriptsDir: '/kubeopencode/scripts',
   tmp: '/tmp',
 } as const;
 
@@ -120,8 +124,8 @@ export const UPSTREAM_OPENCODE_VERSION = '1.15.13';
  * - `attach` (attachImage): opencode at /usr/local/bin/opencode (on PATH), a shell, USER 1000:0.
  */
 export const IMAGES = {
-  /** The controller and CronTask jobs; built from the Dockerfile at the package root. */
-  controller: 'ghcr.io/cdk8s-kubeopencode/controller:0.1.0',
+  /** The controller and CronTask jobs; built from the Dockerfile at the package root, tagged with this package's version. */
+  controller: `ghcr.io/cdk8s-kubeopencode/controller:${PACKAGE_VERSION}`,
   agent: `ghcr.io/kubeopencode/kubeopencode-agent-opencode:${UPSTREAM_RELEASE}`,
   executor: `ghcr.io/kubeopencode/kubeopencode-agent-devbox:${UPSTREAM_RELEASE}`,
   attach: `ghcr.io/kubeopencode/kubeopencode-agent-attach:${UPSTREAM_RELEASE}`,

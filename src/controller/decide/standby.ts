@@ -18,7 +18,7 @@ import type { AgentStatusPatch, Decision, Write } from './writes';
  *   idleSince + idleTimeout has passed, spec.suspend=true.
  * - A connection heartbeat (annotation kubeopencode.io/last-connection-active, on the view as lastConnectionActive)
  *   fresher than the staleness window keeps the Agent awake like an active Task does (idleSince removed, never
- *   suspended); once stale, the idle timer counts from the heartbeat. The window is 2m, or max(idleTimeout/2, 60s)
+ *   suspended); once stale, the idle timer counts from the heartbeat. The window is 2m, or max(idleTimeout/2, 90s)
  *   when idleTimeout is shorter than 2m, which condition StandbyConfigWarning/IdleTimeoutTooShort reports.
  *   Condition ConnectionActive says whether the heartbeat is fresh (once the Agent ever had one).
  * - Without standby nothing flips spec.suspend, and idleSince is removed.
@@ -87,13 +87,14 @@ export function decideStandby(agent: AgentView, tasks: readonly TaskView[], now:
 }
 
 /**
- * How long a heartbeat counts as a live connection: 2m, or, when idleTimeout is shorter, half of it but at least the
- * heartbeat interval (a shorter window would call a client that writes every 60 s gone between two writes).
+ * How long a heartbeat counts as a live connection: 2m, or, when idleTimeout is shorter, half of it but at least one
+ * and a half heartbeat intervals. (Upstream's floor is one interval; then the heartbeat goes stale at the very instant
+ * the client writes the next one, and a decision woken at that instant suspends the Agent under an attached user.)
  */
 export function heartbeatStaleness(idleTimeoutMs: number | undefined): number {
   const { intervalMs, stalenessMs } = CONNECTION_HEARTBEAT;
   if (idleTimeoutMs === undefined || idleTimeoutMs >= stalenessMs) return stalenessMs;
-  return Math.max(idleTimeoutMs / 2, intervalMs);
+  return Math.max(idleTimeoutMs / 2, intervalMs * 1.5);
 }
 
 function connectionCondition(connected: boolean, heartbeat: EpochMs | undefined, staleness: number): ConditionContent {

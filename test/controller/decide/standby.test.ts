@@ -97,16 +97,26 @@ describe('Standby and an attached client (connection heartbeat)', () => {
     expect(toAgentView(meta('1700000000'), undefined).lastConnectionActive).toBeUndefined();
   });
 
-  test('idleTimeout shorter than 2m: StandbyConfigWarning/IdleTimeoutTooShort, staleness max(idleTimeout/2, 60s)', () => {
-    expect([seconds(30), seconds(90), seconds(119), minutes(2), minutes(30)].map(heartbeatStaleness)).toEqual([seconds(60), seconds(60), seconds(60), minutes(2), minutes(2)]);
+  test('idleTimeout shorter than 2m: StandbyConfigWarning/IdleTimeoutTooShort, staleness max(idleTimeout/2, 90s)', () => {
+    expect([seconds(30), seconds(90), seconds(119), minutes(2), minutes(30)].map(heartbeatStaleness)).toEqual([seconds(90), seconds(90), seconds(90), minutes(2), minutes(2)]);
     expect(heartbeatStaleness(undefined)).toBe(minutes(2));
-    // 30s idleTimeout, heartbeat 40s ago: stale after 30s by idleTimeout, but the window is 60s, so still attached
+    // 30s idleTimeout, heartbeat 40s ago: stale after 30s by idleTimeout, but the window is 90s, so still attached
     const short = agentView({ lastConnectionActive: T0 - seconds(40), spec: { standby: { idleTimeout: '30s' } }, status: { ready: true, idleSince: T0 - minutes(5) } });
     const d = decideStandby(short, [], T0);
     expect(specWrite(d)).toBeUndefined();
     expect(condition(d, CONDITIONS.standbyConfigWarning)).toMatchObject({ status: 'True', reason: REASONS.idleTimeoutTooShort });
-    expect(condition(d, CONDITIONS.standbyConfigWarning)?.message).toMatch(/idleTimeout \(30s\).*120s.*60s/);
-    expect(specWrite(decideStandby(short, [], T0 + seconds(20)))).toMatchObject({ spec: { suspend: true } });
+    expect(condition(d, CONDITIONS.standbyConfigWarning)?.message).toMatch(/idleTimeout \(30s\).*120s.*90s/);
+    expect(specWrite(decideStandby(short, [], T0 + seconds(50)))).toMatchObject({ spec: { suspend: true } });
+  });
+
+  test('a client that writes every 60 s is never taken for gone, even with the shortest idleTimeout', () => {
+    for (const idleTimeout of ['1s', '30s', '1m', '90s', '2m', '30m']) {
+      // a decision woken exactly when the last heartbeat would go stale, just before the next write lands
+      for (const at of [seconds(60), seconds(60) + 500]) {
+        const agent = agentView({ lastConnectionActive: T0, spec: { standby: { idleTimeout } }, status: { ready: true, idleSince: T0 - minutes(60) } });
+        expect(specWrite(decideStandby(agent, [], T0 + at))).toBeUndefined();
+      }
+    }
   });
 
   test('the warning goes away when idleTimeout is long enough again', () => {

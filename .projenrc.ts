@@ -30,7 +30,7 @@ const project = new typescript.TypeScriptProject({
   libdir: 'lib',
   entrypoint: 'lib/src/index.js',
   entrypointTypes: 'lib/src/index.d.ts',
-  bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller' },
+  bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller', 'kubeoc': 'bin/kubeoc' },
   deps: [
     'cdk8s@2.70.106',
     'cdk8s-plus-28@2.5.6',

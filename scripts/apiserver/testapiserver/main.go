@@ -43,6 +43,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -53,6 +54,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
@@ -87,6 +89,9 @@ var (
 		{corev1.SchemeGroupVersion, "Secret", "secrets", true, false, subdomain, 0},
 		{corev1.SchemeGroupVersion, "ServiceAccount", "serviceaccounts", true, false, subdomain, 0},
 		{corev1.SchemeGroupVersion, "Service", "services", true, true, dns1035, 0},
+		// Read by the services/proxy and pods/log subresources (subresources.go); the harness registers them.
+		{corev1.SchemeGroupVersion, "Endpoints", "endpoints", true, false, subdomain, 0},
+		{corev1.SchemeGroupVersion, "Node", "nodes", false, true, subdomain, 0},
 		{corev1.SchemeGroupVersion, "PersistentVolumeClaim", "persistentvolumeclaims", true, true, subdomain, 0},
 		{corev1.SchemeGroupVersion, "Pod", "pods", true, true, subdomain, 0},
 		{corev1.SchemeGroupVersion, "PodTemplate", "podtemplates", true, false, subdomain, 0},
@@ -312,6 +317,9 @@ func newStorage(opts generic.RESTOptionsGetter, r resource) (map[string]rest.Sto
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: opts, AttrFunc: attr}); err != nil {
 		return nil, fmt.Errorf("%s: %w", gr, err)
 	}
+	if r.gv.Group == "" {
+		stores[r.plural] = store
+	}
 	out := map[string]rest.Storage{r.plural: store}
 	if r.status {
 		st := *store
@@ -363,6 +371,12 @@ func main() {
 		return &authenticator.Response{User: &user.DefaultInfo{Name: "test-admin", Groups: []string{user.SystemPrivilegedGroup, user.AllAuthenticated}}}, true, nil
 	})
 	cfg.Authorization.Authorizer = authorizerfactory.NewAlwaysAllowAuthorizer()
+	// As kube-apiserver: proxied and log streams are long-running (no 60 s request timeout on an SSE stream).
+	cfg.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(sets.NewString("watch", "proxy"), sets.NewString("attach", "exec", "proxy", "log", "portforward"))
+	// services/proxy and pods/log, behind authentication and authorization like every other request.
+	cfg.BuildHandlerChainFunc = func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(withSubresources(apiHandler), c)
+	}
 	// Real OpenAPI definitions: server-side apply and strategic merge patch take list keys from them.
 	getDefs := openapi.GetOpenAPIDefinitionsWithoutDisabledFeatures(oagen.GetOpenAPIDefinitions)
 	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(getDefs, openapinamer.NewDefinitionNamer(Scheme))

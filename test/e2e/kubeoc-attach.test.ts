@@ -24,6 +24,9 @@ const KUBEOC = path.resolve(__dirname, '..', '..', 'bin', 'kubeoc');
 const PASSWORD = 'attach-test-password';
 /** Short enough that the idle twin is suspended while the test runs (and below 2m: StandbyConfigWarning). */
 const IDLE = '1m';
+const GUIDE_NAMESPACE = 'kubeopencode-system';
+/** The guide's line: `kubeoc agent attach team-agent -n kubeopencode-system` (local port 4096, the Agent's port). */
+const GUIDE_LINE = `agent attach team-agent -n ${GUIDE_NAMESPACE}`;
 
 let ns: string;
 let stub: LlmStub;
@@ -43,9 +46,12 @@ beforeAll(async () => {
   if (spawnSync('tmux', ['-V']).status !== 0) throw new Error('tmux is missing: run sh scripts/fixtures/provision.sh');
   cluster.kc();
   await applyCrds();
-  ns = await createNamespace();
-  await kubeRequest('POST', `/api/v1/namespaces/${ns}/secrets`, {
-    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'team-agent-server-auth' }, stringData: { password: PASSWORD } },
+  // the guide's namespace, so that the guide's command line runs as written
+  ns = GUIDE_NAMESPACE;
+  await createNamespace(ns).catch((e) => { if (!/409|AlreadyExists/.test(String(e))) throw e; });
+  await kubeRequest('PATCH', `/api/v1/namespaces/${ns}/secrets/team-agent-server-auth`, {
+    contentType: 'application/apply-patch+yaml', query: { fieldManager: 'kubeoc-attach-test', force: true },
+    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'team-agent-server-auth', namespace: ns }, stringData: { password: PASSWORD } },
   });
   const c = chart(ns);
   new Agent(c, 'team-agent', { workspaceDir: '/workspace', serviceAccountName: 'kubeopencode-agent', standby: { idleTimeout: IDLE } });
@@ -75,6 +81,14 @@ afterAll(async () => {
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
 
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = require('net').createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 /** A shell script that runs kubeoc as a user would: their PATH has opencode, their KUBECONFIG the cluster. */
 function userSession(args: string): string {
   const bin = path.join(home, 'bin');
@@ -103,7 +117,8 @@ function userSession(args: string): string {
 
 test('the guide\'s attach line: the TUI connects through the service proxy, a message reaches the model, standby waits', async () => {
   stub.reset();
-  const script = userSession(`agent attach team-agent -n ${ns} --local-port 0`);
+  // exactly the guide's line; only if this machine already uses 4096 (another opencode serve) does it add --local-port 0
+  const script = userSession(await portFree(4096) ? GUIDE_LINE : `${GUIDE_LINE} --local-port 0`);
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'koc', '-x', '110', '-y', '32', script);
 
   // 1. the TUI is connected: it shows the server's model, which only the server's config names

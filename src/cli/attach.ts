@@ -136,7 +136,8 @@ export class AttachProxy {
    */
   public async check(): Promise<void> {
     const t = this.target;
-    const access = { verb: 'get', resource: 'services/proxy', group: '', namespace: t.namespace, name: t.service };
+    // the proxied id is the resource name RBAC sees: {service}:{port}
+    const access = { verb: 'get', resource: 'services/proxy', group: '', namespace: t.namespace, name: `${t.service}:${t.port}` };
     const req = await this.client.open('GET', this.upstreamPath('/global/health'), { Accept: 'application/json' });
     const answer = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject).end());
     const body = await new Promise<string>((resolve) => {
@@ -149,7 +150,7 @@ export class AttachProxy {
     let message = body.trim();
     try { message = JSON.parse(body).message ?? message; } catch { /* not JSON */ }
     if (status === 403) {
-      throw new KubeError(`${forbiddenMessage(access, message)}\n  (attaching forwards every OpenCode request through the Service's proxy: grant verbs get, create, update, patch and delete on services/proxy for ${t.service})`, 403);
+      throw new KubeError(`${forbiddenMessage(access, message)}\n  (attaching forwards every OpenCode request through the Service's proxy: grant verbs get, create, update, patch and delete on services/proxy ${t.service}:${t.port})`, 403);
     }
     if (status === 401 && !/^\{/.test(body)) {
       throw new KubeError(`the OpenCode server of agent ${t.agent} refused its password (HTTP 401); the Secret ${NAMES.serverAuthSecret(t.agent)} may have changed since the server started: restart its pods`, 401);

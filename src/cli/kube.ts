@@ -29,8 +29,9 @@ export class KubeError extends Error {
 /** The message for a 403: who may not do what, and the Role rule that would allow it. */
 export function forbiddenMessage(a: Access, serverMessage?: string): string {
   const where = a.namespace ? ` in namespace ${a.namespace}` : '';
-  const rule = `{apiGroups: ["${a.group}"], resources: ["${a.resource}"], verbs: ["${a.verb}"]}`;
-  return `forbidden: you may not ${a.verb} ${a.resource}${a.name ? ` ${a.name}` : ''}${where}; ask for a Role${where ? '' : ' (ClusterRole)'} with the rule ${rule}`
+  const names = a.name ? `, resourceNames: ["${a.name}"]` : '';
+  const rule = `{apiGroups: ["${a.group}"], resources: ["${a.resource}"]${names}, verbs: ["${a.verb}"]}`;
+  return `forbidden: you may not ${a.verb} ${a.resource}${a.name ? ` ${a.name}` : ''}${where}; ask for a ${where ? `Role${where}` : 'ClusterRole'}, bound to you, with the rule ${rule}`
     + (serverMessage ? `\n  (API server: ${serverMessage})` : '');
 }
 

@@ -24,19 +24,20 @@ export function completionScript(root: Command, shell: 'bash' | 'zsh'): string {
     return `    "${e.path}")\n      COMPREPLY=( $(compgen -W "${e.words.join(' ')}" -- "$cur") )${names}\n      ;;`;
   }).join('\n');
   const fn = `_kubeoc() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" ns="" i w
+  local cur="\${COMP_WORDS[COMP_CWORD]}" words_typed="" ns="" i w
   COMPREPLY=()
-  # the command words typed so far (flags and their values skipped); -n/--namespace is kept for name completion
+  # the command words typed so far (flags and their values skipped); -n/--namespace is kept for name completion.
+  # (not named "path": in zsh that is PATH)
   for (( i = 1; i < COMP_CWORD; i++ )); do
     w="\${COMP_WORDS[i]}"
     case "$w" in
       -n|--namespace) ns="-n \${COMP_WORDS[i+1]}"; (( i++ ));;
       --kubeconfig|--context|-o|--output|--local-port|--opencode) (( i++ ));;
       -*) ;;
-      *) if [[ -z $path ]]; then path="$w"; else path="$path $w"; fi;;
+      *) if [[ -z $words_typed ]]; then words_typed="$w"; else words_typed="$words_typed $w"; fi;;
     esac
   done
-  case "$path" in
+  case "$words_typed" in
 ${cases}
   esac
   # a resource name was already given: stop offering command words

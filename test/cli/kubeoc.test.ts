@@ -210,7 +210,7 @@ describe('kubeoc as a program', () => {
     }
   });
 
-  test('bash completion completes commands, flags and Agent names (real bash)', async () => {
+  test('bash and zsh completion complete commands, flags and Agent names (real shells)', async () => {
     const ns = await agentIn({}, 'team-agent');
     const kc = testKubeConfig();
     const file = path.join(require('os').tmpdir(), `koc-kubeconfig-c-${process.pid}.yaml`);
@@ -227,6 +227,13 @@ describe('kubeoc as a program', () => {
       expect(complete('kubeoc agent ')).toEqual(expect.arrayContaining(['attach', 'suspend', 'resume']));
       expect(complete('kubeoc task logs --f')).toEqual(['--follow']);
       expect(complete(`kubeoc agent attach -n ${ns} te`)).toEqual(['team-agent']); // asks `kubeoc get agents -o name`
+      // zsh: the same function through bashcompinit (its compgen leaves prefix matching to zsh, so the full candidate set)
+      require('fs').writeFileSync(completion, (await kubeoc('completion', 'zsh')).out);
+      const zsh = (...words: string[]) => execFileSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u; source '${completion}'; t() { emulate -L sh; COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _kubeoc; printf '%s\\n' "\${COMPREPLY[@]}"; }; t ${words.map((w) => `'${w}'`).join(' ')}`],
+        { encoding: 'utf8', env: { ...process.env, KUBECONFIG: file, PATH: `${path.dirname(KUBEOC)}:${process.env.PATH}` } }).trim().split('\n');
+      expect(zsh('kubeoc', 'agent', '')).toEqual(expect.arrayContaining(['attach', 'suspend', 'resume']));
+      expect(zsh('kubeoc', 'task', 'logs', '--f')).toEqual(expect.arrayContaining(['--follow', '-f']));
+      expect(zsh('kubeoc', 'agent', 'attach', '-n', ns, 'te')).toContain('team-agent');
     } finally {
       require('fs').rmSync(file, { force: true });
       require('fs').rmSync(completion, { force: true });

@@ -1,7 +1,11 @@
 /**
- * `kubeoc agent attach` as a user with only the permissions the README's Role grants, on the API server tier with RBAC
- * (the test API server checks users with the token `user:<name>`): each missing rule is named in the error, and the
- * README's rules are enough to attach (kubeoc runs a stand-in for `opencode attach` that talks through the forwarder).
+ * `kubeoc agent attach`'s path to the server on the API server tier, with a plain HTTP server as the Agent's server:
+ * - as a user with only the permissions the README's Role grants (the test API server checks RBAC for users with the
+ *   token `user:<name>`): each missing rule is named in the error, and the README's rules are enough to attach (kubeoc
+ *   runs a stand-in for `opencode attach` that talks through the forwarder);
+ * - server-sent events arrive through the forwarder and the API server while the stream is still open;
+ * - kubeoc exits with opencode's status.
+ * (The real opencode and its TUI: test/e2e/kubeoc-attach.test.ts.)
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -10,6 +14,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Writable } from 'stream';
 import * as YAML from 'yaml';
+import { AttachProxy, resolveTarget } from '../../src/cli/attach';
+import { KubeClient } from '../../src/cli/kube';
 import { main } from '../../src/cli/main';
 import { Obj, applyCrds, kubeRequest, testKubeConfig, useTestCluster } from '../harness/apiserver';
 import { registerEndpoints } from '../harness/node';
@@ -38,6 +44,7 @@ let dir: string;
 let janeConfig: string;
 let backend: http.Server;
 const seen: string[] = [];
+const eventStreams: http.ServerResponse[] = [];
 
 beforeAll(async () => {
   cluster.kc();
@@ -50,6 +57,13 @@ beforeAll(async () => {
     const url = new URL(req.url ?? '/', 'http://x');
     seen.push(`${req.method} ${url.pathname}`);
     const ok = url.searchParams.get('auth_token') === expected || req.headers.authorization === `Basic ${expected}`;
+    if (ok && url.pathname === '/event') {
+      // opencode's event stream: one event now, the stream stays open until the client goes
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write('data: {"type":"server.connected"}\n\n');
+      eventStreams.push(res);
+      return;
+    }
     res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? '{"healthy":true}' : '');
   });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
@@ -62,6 +76,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const r of eventStreams) r.destroy();
   await new Promise<void>((r) => (backend ? backend.close(() => r()) : r()));
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -80,24 +95,24 @@ async function grant(rules: Obj[]): Promise<void> {
 }
 
 /** A stand-in for `opencode attach <url>`: one GET and one POST through kubeoc's forwarder; exits 0 when both are 200. */
-function fakeOpencode(): string {
-  const file = path.join(dir, 'opencode');
+function fakeOpencode(exitCode?: number): string {
+  const file = path.join(dir, exitCode === undefined ? 'opencode' : `opencode-${exitCode}`);
   fs.writeFileSync(file, `#!${process.execPath}
 const [, , verb, url] = process.argv;
 (async () => {
   const a = await fetch(url + '/global/health');
   const b = await fetch(url + '/session?directory=%2Fworkspace', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   console.log(verb, a.status, b.status);
-  process.exit(a.status === 200 && b.status === 200 ? 0 : 3);
+  process.exit(${exitCode ?? 'a.status === 200 && b.status === 200 ? 0 : 3'});
 })();
 `, { mode: 0o755 });
   return file;
 }
 
-async function attachAsJane(): Promise<{ code: number; out: string; err: string }> {
+async function attachAsJane(exitCode?: number): Promise<{ code: number; out: string; err: string }> {
   const out = new Capture();
   const err = new Capture();
-  const code = await main(['agent', 'attach', 'team-agent', '-n', ns, '--local-port', '0', '--opencode', fakeOpencode(), '--kubeconfig', janeConfig], { out, err });
+  const code = await main(['agent', 'attach', 'team-agent', '-n', ns, '--local-port', '0', '--opencode', fakeOpencode(exitCode), '--kubeconfig', janeConfig], { out, err });
   return { code, out: out.text, err: err.text };
 }
 
@@ -144,4 +159,29 @@ test('a resource name that is not the proxied id ({agent}:{port}) does not grant
   const r = await attachAsJane();
   expect(r.code).toBe(1);
   expect(r.err).toMatch('you may not get services/proxy');
+});
+
+test('kubeoc exits with opencode\'s status', async () => {
+  await grant(README_RULES);
+  expect((await attachAsJane(7)).code).toBe(7);
+});
+
+test('server-sent events come through the forwarder and the API server while the stream is open (unbuffered)', async () => {
+  const client = new KubeClient({ kubeconfig: janeConfig });
+  await grant(README_RULES);
+  const proxy = new AttachProxy(client, await resolveTarget(client, ns, 'team-agent'));
+  const url = await proxy.listen(0);
+  try {
+    const res = await fetch(`${url}/event`);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    const first = await reader.read(); // the stream is still open: this resolves only if nothing buffers the event
+    expect(Buffer.from(first.value!).toString('utf8')).toBe('data: {"type":"server.connected"}\n\n');
+    eventStreams.at(-1)!.write('data: {"type":"message.updated"}\n\n');
+    const second = await reader.read();
+    expect(Buffer.from(second.value!).toString('utf8')).toBe('data: {"type":"message.updated"}\n\n');
+    await reader.cancel();
+  } finally {
+    await proxy.close();
+  }
 });

@@ -33,7 +33,7 @@ const project = new typescript.TypeScriptProject({
   libdir: 'lib',
   entrypoint: 'lib/src/index.js',
   entrypointTypes: 'lib/src/index.d.ts',
-  bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller' },
+  bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller', 'kubeoc': 'bin/kubeoc' },
   // An app brings its own cdk8s, constructs and cdk8s-plus-28: one copy of each, or our Lazy values and constructs
   // are foreign objects to the app's (synth fails with "can't render non-simple object of type 'Lazy'"). The ranges
   // are cdk8s-plus-28's own peer ranges; test/package/consumer.test.ts installs the lowest and highest they allow.
@@ -111,6 +111,7 @@ project.package.addField('files', [
   'lib/**/*.d.ts',
   'assets/scripts/*.sh',
   'bin/kubeopencode-controller',
+  'bin/kubeoc',
   'crds/*.yaml',
   'docs/api-reference.md',
 ]);

@@ -367,7 +367,11 @@ const agentStatus = obj('Observed state, written by the controller.', {
     'Last synced commit per Git context with sync enabled.',
     obj('A synced context.', { name: str('Context name.'), commitHash: str('Commit.'), lastSynced: time('When.') }, { required: ['name'] }),
   ),
-  conditions,
+  conditions: {
+    ...conditions,
+    description:
+      'Conditions: ServerReady, ServerHealthy, Suspended, GitSyncPending, StandbyConfigWarning (IdleTimeoutTooShort), and ConnectionActive: True while a client is attached, i.e. its heartbeat annotation kubeopencode.io/last-connection-active is fresher than the staleness window (2m), during which standby never suspends the Agent.',
+  },
 });
 
 const taskStatus = obj('Observed state, written by the controller.', {
@@ -415,6 +419,7 @@ export const KINDS: Kind[] = [
       { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="ServerReady")].reason' },
       { name: 'URL', type: 'string', jsonPath: '.status.url', priority: 1 },
       { name: 'Template', type: 'string', jsonPath: '.spec.templateRef.name', priority: 1 },
+      { name: 'Attached', type: 'string', jsonPath: '.status.conditions[?(@.type=="ConnectionActive")].status', priority: 1 },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
   },

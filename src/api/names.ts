@@ -33,6 +33,19 @@ export const ANNOTATIONS = {
   gitHashPrefix: 'kubeopencode.io/git-hash-',
   /** On the server Deployment: the Git contexts with policy Rollout (JSON), for the controller. */
   gitRollout: 'kubeopencode.io/git-rollout',
+  /**
+   * On the Agent: when an attached client (`kubeoc agent attach`) last said it is connected, RFC 3339. Standby never
+   * suspends an Agent whose heartbeat is fresher than {@link CONNECTION_HEARTBEAT}.stalenessMs.
+   */
+  lastConnectionActive: 'kubeopencode.io/last-connection-active',
+} as const;
+
+/** The connection heartbeat (upstream's ConnectionHeartbeatInterval and ConnectionHeartbeatStaleness). */
+export const CONNECTION_HEARTBEAT = {
+  /** How often an attached client writes the annotation. */
+  intervalMs: 60_000,
+  /** How long after its last write a heartbeat still counts as a live connection. */
+  stalenessMs: 120_000,
 } as const;
 
 /** Environment variables. */
@@ -157,6 +170,10 @@ export const CONDITIONS = {
   serverHealthy: 'ServerHealthy',
   suspended: 'Suspended',
   gitSyncPending: 'GitSyncPending',
+  /** Agent: idleTimeout is shorter than the heartbeat staleness window (reason IdleTimeoutTooShort). */
+  standbyConfigWarning: 'StandbyConfigWarning',
+  /** Agent: a client is attached (its heartbeat is fresh). Ours: upstream keeps this in the annotation only. */
+  connectionActive: 'ConnectionActive',
   queued: 'Queued',
   stopped: 'Stopped',
   ready: 'Ready',
@@ -171,6 +188,9 @@ export const REASONS = {
   standby: 'Standby',
   active: 'Active',
   timeout: 'Timeout',
+  idleTimeoutTooShort: 'IdleTimeoutTooShort',
+  heartbeatFresh: 'HeartbeatFresh',
+  heartbeatStale: 'HeartbeatStale',
 } as const;
 
 export type TaskPhase = 'Pending' | 'Queued' | 'Running' | 'Completed' | 'Failed';

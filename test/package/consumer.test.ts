@@ -41,11 +41,11 @@ describe('a cdk8s app that depends on the packed package', () => {
   test('the tarball holds only what the runtime reads, the API reference, and no source maps', () => {
     const { files, unpackedSize } = packContents(tarball);
     const allowed = [
-      /^lib\/(src|imports)\/.*\.(js|d\.ts)$/, /^assets\/scripts\/[a-z-]+\.sh$/, /^bin\/kubeopencode-controller$/, /^crds\/[a-z._]+\.yaml$/,
+      /^lib\/(src|imports)\/.*\.(js|d\.ts)$/, /^assets\/scripts\/[a-z-]+\.sh$/, /^bin\/(kubeopencode-controller|kubeoc)$/, /^crds\/[a-z._]+\.yaml$/,
       /^docs\/api-reference\.md$/, /^(package\.json|README\.md|LICENSE)$/,
     ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
-    for (const f of ['docs/api-reference.md', 'lib/src/index.js', 'lib/src/index.d.ts', 'lib/src/controller/main.js', 'crds/kubeopencode.io_agents.yaml', 'assets/scripts/git-init.sh']) {
+    for (const f of ['docs/api-reference.md', 'lib/src/index.js', 'lib/src/index.d.ts', 'lib/src/controller/main.js', 'lib/src/cli/main.js', 'crds/kubeopencode.io_agents.yaml', 'assets/scripts/git-init.sh']) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);

@@ -203,9 +203,16 @@ export function planContexts({ contexts, base, runtimeText, generatedVolume }: C
           mounts: [workspaceMount],
         };
         if (isHotReload(c)) {
+          // The sync repository (and the token-bearing fetches it drives) lives in its own volume: writable by the
+          // git-sync containers only, read-only in the main container, which reads the worktree through the link.
+          const root = `${ws}/.kubeopencode/git/${name}`;
+          const syncVolume = `git-sync-${i}`;
+          plan.volumes.push({ name: syncVolume, emptyDir: {} });
+          plan.mainMounts.push({ name: syncVolume, mountPath: root, readOnly: true });
           const sync = gitSyncContainers(base, {
             ...common,
-            root: `${ws}/.kubeopencode/git/${name}`,
+            mounts: [workspaceMount, { name: syncVolume, mountPath: root }],
+            root,
             link: target!,
             intervalSeconds: Math.max(1, Math.round(durationSeconds(git.sync?.interval ?? DEFAULTS.gitSyncInterval))),
           });

@@ -189,6 +189,28 @@ describe('Git Auto-Sync', () => {
     expect(envOf(sidecar).GIT_SYNC_ONE_TIME).toBeUndefined();
   });
 
+  test('HotReload: the sync repository is writable by the git-sync containers only, read-only in the server', () => {
+    const { pod } = build({
+      contexts: [{ name: 'team-prompts', type: 'Git', git: { repository: 'https://github.com/org/prompts.git', sync: { enabled: true } }, mountPath: 'prompts' }],
+    });
+    const root = '/workspace/.kubeopencode/git/team-prompts';
+    // the mount that decides what a path is: the deepest mountPath containing it
+    const effective = (c: any, p: string) => (c.volumeMounts as any[])
+      .filter((m) => p === m.mountPath || p.startsWith(`${m.mountPath}/`))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    for (const p of [root, `${root}/.git`, `${root}/.git/config`, `${root}/.worktrees/abc`]) {
+      const m = effective(container(pod, 'server'), p);
+      expect(m).toMatchObject({ readOnly: true });
+      expect(m.name).not.toBe('workspace');
+      for (const name of ['git-init-team-prompts', 'git-sync-team-prompts']) {
+        const c = allContainers(pod).find((x: any) => x.name === name);
+        expect(effective(c, p)).toMatchObject({ name: m.name });
+        expect(effective(c, p).readOnly).toBeFalsy();
+      }
+    }
+    expect(volume(pod, effective(container(pod, 'server'), root).name).emptyDir).toEqual({});
+  });
+
   test('Rollout: no sidecar; the context is marked on the Deployment for the controller', () => {
     const { deploy, pod } = build({
       contexts: [{ name: 'agent-config', type: 'Git', git: { repository: 'https://github.com/org/agent-config.git', ref: 'main', sync: { enabled: true, interval: '10m', policy: 'Rollout' } }, mountPath: '.' }],

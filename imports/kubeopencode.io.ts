@@ -964,7 +964,7 @@ export interface AgentSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema AgentSpecContextsConfigMap#key
    */
@@ -1001,7 +1001,7 @@ export function toJson_AgentSpecContextsConfigMap(obj: AgentSpecContextsConfigMa
  */
 export interface AgentSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentSpecContextsGit#repository
    */
@@ -1069,7 +1069,7 @@ export function toJson_AgentSpecContextsGit(obj: AgentSpecContextsGit | undefine
  */
 export interface AgentSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema AgentSpecContextsUrl#source
    */
@@ -1141,7 +1141,7 @@ export function toJson_AgentSpecCredentialsSecretRef(obj: AgentSpecCredentialsSe
  */
 export interface AgentSpecSkillsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentSpecSkillsGit#repository
    */
@@ -2056,7 +2056,7 @@ export interface AgentTemplateSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema AgentTemplateSpecContextsConfigMap#key
    */
@@ -2093,7 +2093,7 @@ export function toJson_AgentTemplateSpecContextsConfigMap(obj: AgentTemplateSpec
  */
 export interface AgentTemplateSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentTemplateSpecContextsGit#repository
    */
@@ -2161,7 +2161,7 @@ export function toJson_AgentTemplateSpecContextsGit(obj: AgentTemplateSpecContex
  */
 export interface AgentTemplateSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema AgentTemplateSpecContextsUrl#source
    */
@@ -2233,7 +2233,7 @@ export function toJson_AgentTemplateSpecCredentialsSecretRef(obj: AgentTemplateS
  */
 export interface AgentTemplateSpecSkillsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentTemplateSpecSkillsGit#repository
    */
@@ -3021,7 +3021,7 @@ export interface CronTaskSpecTaskTemplateSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema CronTaskSpecTaskTemplateSpecContextsConfigMap#key
    */
@@ -3058,7 +3058,7 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsConfigMap(obj: CronTa
  */
 export interface CronTaskSpecTaskTemplateSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#repository
    */
@@ -3126,7 +3126,7 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsGit(obj: CronTaskSpec
  */
 export interface CronTaskSpecTaskTemplateSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema CronTaskSpecTaskTemplateSpecContextsUrl#source
    */
@@ -3839,7 +3839,7 @@ export interface TaskSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema TaskSpecContextsConfigMap#key
    */
@@ -3876,7 +3876,7 @@ export function toJson_TaskSpecContextsConfigMap(obj: TaskSpecContextsConfigMap 
  */
 export interface TaskSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema TaskSpecContextsGit#repository
    */
@@ -3944,7 +3944,7 @@ export function toJson_TaskSpecContextsGit(obj: TaskSpecContextsGit | undefined)
  */
 export interface TaskSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema TaskSpecContextsUrl#source
    */

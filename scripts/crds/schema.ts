@@ -62,6 +62,18 @@ interface Rule {
 }
 
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/**
+ * Kubernetes' ConfigMap key syntax (IsConfigMapKey: letters, digits, `-`, `_`, `.`, at most 253, not `.`, not starting
+ * with `..`) as one pattern: a first character that is not a dot, or a dot followed by one that is not.
+ */
+const CONFIGMAP_KEY = '^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$';
+const URL_MAX = 2048;
+// Patterns rather than CEL: a CEL rule on a string inside the unbounded contexts list exceeds the CRD cost budget.
+/** http(s) without `user[:password]@` before the host; ssh users (git@, ssh://git@) are not secrets. */
+const HTTP_URL_NO_USERINFO = '^https?://[^/?#@]*([/?#].*)?$';
+const GIT_URL = '^(https?://[^/?#@]*([/?#].*)?|ssh://.+|git@.+)$';
+/** A Git repository URL: https, http or ssh (git@host:path), never file or another transport, never http credentials. */
+const gitRepository = (description: string): Schema => str(description, { minLength: 1, maxLength: URL_MAX, pattern: GIT_URL });
 const DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
 
 const nameRef = (description: string): Schema =>
@@ -87,7 +99,7 @@ const gitSync = obj(
 const gitContext = obj(
   'A Git repository cloned by the git-init init container.',
   {
-    repository: str('Git URL (https://, http:// or git@).', { minLength: 1 }),
+    repository: gitRepository('Git URL (https://, http:// or git@), without credentials (those go in secretRef).'),
     ref: str('Branch, tag or commit SHA.', { default: 'HEAD' }),
     depth: int32('Clone depth: 1 is shallow, 0 is the full history.', { default: 1, minimum: 0 }),
     recurseSubmodules: bool('Clone submodules recursively.', { default: false }),
@@ -111,7 +123,10 @@ const contextItem = obj(
       'Content from a ConfigMap (type ConfigMap). With mountPath all keys (or `key`) become files.',
       {
         name: str('ConfigMap name.', { minLength: 1 }),
-        key: str('A single key to use; all keys when unset.'),
+        key: str('A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.', {
+          pattern: CONFIGMAP_KEY,
+          maxLength: 253,
+        }),
         optional: bool('Start even when the ConfigMap is missing.'),
       },
       { required: ['name'] },
@@ -120,7 +135,7 @@ const contextItem = obj(
     url: obj(
       'Content fetched over HTTP(S) by the url-fetch init container (type URL).',
       {
-        source: str('http:// or https:// URL.', { pattern: '^https?://' }),
+        source: str('http:// or https:// URL, without credentials (user:password@) in it.', { pattern: HTTP_URL_NO_USERINFO, maxLength: URL_MAX }),
         timeout: str('Fetch timeout (Go duration).', { default: '30s', pattern: DURATION }),
       },
       { required: ['source'] },
@@ -208,7 +223,7 @@ const skillSource = obj(
     git: obj(
       'Where the skills are.',
       {
-        repository: str('Git URL (https://, http:// or git@).', { minLength: 1 }),
+        repository: gitRepository('Git URL (https://, http:// or git@), without credentials (those go in secretRef).'),
         ref: str('Branch, tag or commit SHA.', { default: 'HEAD' }),
         path: str('Base directory of the skills in the repository.'),
         names: arr('Skill directories to include; all when unset.', { type: 'string' }),

@@ -790,18 +790,25 @@ export interface AgentSpecPodSpec {
   readonly resources?: any;
 
   /**
-   * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
+   * Container security context for every container, merged field by field over the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault): a field you set wins, the others stay.
    *
    * @schema AgentSpecPodSpec#securityContext
    */
   readonly securityContext?: any;
 
   /**
-   * Pod security context (core/v1 PodSecurityContext).
+   * Pod security context (core/v1 PodSecurityContext), merged field by field over the default (runAsNonRoot true). With runAsUser set here, the init containers and sidecars run as that user too (otherwise as 65532).
    *
    * @schema AgentSpecPodSpec#podSecurityContext
    */
   readonly podSecurityContext?: any;
+
+  /**
+   * Mount the ServiceAccount token into the server and task pods (for an agent that calls the Kubernetes API with serviceAccountName). Off by default: the agent runs model-chosen commands, and a token it does not need is one it cannot leak. Default: false.
+   *
+   * @schema AgentSpecPodSpec#automountServiceAccountToken
+   */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 /**
@@ -818,6 +825,7 @@ export function toJson_AgentSpecPodSpec(obj: AgentSpecPodSpec | undefined): Reco
     'resources': obj.resources,
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
+    'automountServiceAccountToken': obj.automountServiceAccountToken,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -1990,18 +1998,25 @@ export interface AgentTemplateSpecPodSpec {
   readonly resources?: any;
 
   /**
-   * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
+   * Container security context for every container, merged field by field over the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault): a field you set wins, the others stay.
    *
    * @schema AgentTemplateSpecPodSpec#securityContext
    */
   readonly securityContext?: any;
 
   /**
-   * Pod security context (core/v1 PodSecurityContext).
+   * Pod security context (core/v1 PodSecurityContext), merged field by field over the default (runAsNonRoot true). With runAsUser set here, the init containers and sidecars run as that user too (otherwise as 65532).
    *
    * @schema AgentTemplateSpecPodSpec#podSecurityContext
    */
   readonly podSecurityContext?: any;
+
+  /**
+   * Mount the ServiceAccount token into the server and task pods (for an agent that calls the Kubernetes API with serviceAccountName). Off by default: the agent runs model-chosen commands, and a token it does not need is one it cannot leak. Default: false.
+   *
+   * @schema AgentTemplateSpecPodSpec#automountServiceAccountToken
+   */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 /**
@@ -2018,6 +2033,7 @@ export function toJson_AgentTemplateSpecPodSpec(obj: AgentTemplateSpecPodSpec | 
     'resources': obj.resources,
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
+    'automountServiceAccountToken': obj.automountServiceAccountToken,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildExamples } from '../examples/main';
 import { parseYamlDocuments, validateManifest } from './util/k8s-validate';
+import { podSpecsOf, restrictedViolations } from './util/pss';
 
 describe('examples/', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
@@ -20,6 +21,12 @@ describe('examples/', () => {
     const docs = parseYamlDocuments(fs.readFileSync(path.join(dir, f), 'utf8'));
     expect(docs.length).toBeGreaterThan(0);
     expect(validateManifest(docs)).toEqual([]);
+  });
+
+  test.each(files)('%s: every pod passes the Restricted Pod Security Standard', (f) => {
+    const pods = podSpecsOf(parseYamlDocuments(fs.readFileSync(path.join(dir, f), 'utf8')) as any[]);
+    expect(pods.length).toBeGreaterThan(0);
+    expect(pods.map(([id, spec]) => [id, restrictedViolations(spec)])).toEqual(pods.map(([id]) => [id, []]));
   });
 
   test('synth is byte-for-byte deterministic', () => {

@@ -211,9 +211,15 @@ const podSpec = obj('Pod-level settings for every pod generated for the agent.',
   }),
   resources: native('Resources of the main container (core/v1 ResourceRequirements).'),
   securityContext: native(
-    'Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).',
+    'Container security context for every container, merged field by field over the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault): a field you set wins, the others stay.',
   ),
-  podSecurityContext: native('Pod security context (core/v1 PodSecurityContext).'),
+  podSecurityContext: native(
+    'Pod security context (core/v1 PodSecurityContext), merged field by field over the default (runAsNonRoot true). With runAsUser set here, the init containers and sidecars run as that user too (otherwise as 65532).',
+  ),
+  automountServiceAccountToken: bool(
+    'Mount the ServiceAccount token into the server and task pods (for an agent that calls the Kubernetes API with serviceAccountName). Off by default: the agent runs model-chosen commands, and a token it does not need is one it cannot leak.',
+    { default: false },
+  ),
 });
 
 const skillSource = obj(

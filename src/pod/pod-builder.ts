@@ -5,7 +5,7 @@ import { planContexts, resolveMountPath } from './contexts';
 import { credentialWiring } from './credentials';
 import { renderOpencodeConfig } from './opencode-config';
 import { proxyEnv } from './proxy';
-import { containerSecurityContext, podSecurityContext, resourceRequirements } from './security';
+import { containerSecurityContext, podSecurityContext, resourceRequirements, systemSecurityContext } from './security';
 import { planSkills } from './skills';
 import {
   GENERATED_VOLUME,
@@ -65,9 +65,10 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
   const proxy = proxyEnv(e.proxy);
   const base: SystemBase = {
     images: resolveSystemImages(input.systemImages),
-    env: [...proxy, ...(ca ? [ca.env] : [])],
+    // HOME: the script containers run as a uid their image does not know (HOME would be /)
+    env: [{ name: 'HOME', value: PATHS.tmp }, ...proxy, ...(ca ? [ca.env] : [])],
     mounts: [tmpMount, ...(ca ? [ca.mount] : [])],
-    securityContext,
+    securityContext: systemSecurityContext(e.podSpec),
     workspaceDir: ws,
   };
 
@@ -97,7 +98,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
       image: e.agentImage,
       command: ['/bin/sh', '-c', kubeletLiteral(`cp "$(command -v opencode)" ${PATHS.opencodeBinary} && chmod 0755 ${PATHS.opencodeBinary}`)],
       volumeMounts: [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }],
-      securityContext,
+      securityContext: base.securityContext,
     });
   }
   initContainers.push(...contexts.initContainers, ...skills.initContainers);
@@ -139,7 +140,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     image: e.executorImage ?? IMAGES.opencode,
     command: m.command,
     workingDir: ws,
-    env: [...env, ...(m.env ?? []), ...base.env, ...credentials.env],
+    env: [...env, ...(m.env ?? []), ...base.env.filter((v) => v.name !== 'HOME'), ...credentials.env],
     ports: m.ports,
     startupProbe: m.startupProbe,
     readinessProbe: m.readinessProbe,
@@ -171,10 +172,13 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
 
 /** What every pod generated for an environment shares at pod level: identity, pull secrets, placement, security. */
 export function podLevelSettings(e: Environment): Pick<k8s.PodSpec,
-'serviceAccountName' | 'imagePullSecrets' | 'runtimeClassName' | 'nodeSelector' | 'tolerations' | 'affinity' | 'securityContext'> {
+'serviceAccountName' | 'automountServiceAccountToken' | 'imagePullSecrets' | 'runtimeClassName' | 'nodeSelector' | 'tolerations' | 'affinity' |
+'securityContext'> {
   const scheduling = e.podSpec?.scheduling;
   return {
     serviceAccountName: e.serviceAccountName,
+    // the agent runs model-chosen commands: no API token unless the Agent asks for one
+    automountServiceAccountToken: e.podSpec?.automountServiceAccountToken ?? false,
     imagePullSecrets: e.imagePullSecrets?.length ? e.imagePullSecrets.map((s) => ({ name: s.name })) : undefined,
     runtimeClassName: e.podSpec?.runtimeClassName,
     nodeSelector: scheduling?.nodeSelector as Record<string, string> | undefined,

@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
 import { Agent, AgentProps, ValidationError } from '../../src';
+import { restrictedViolations } from '../util/pss';
 import { allContainers, chart, container, envOf, mountOf, podSpec, scriptOf, synth, volume } from '../util/synth';
 
 const base: AgentProps = {
@@ -175,7 +176,7 @@ describe('Agent: guide sections on its static shape', () => {
     }
   });
 
-  test('podSpec.securityContext replaces the default on every container; podSecurityContext on the pod', () => {
+  test('the guide\'s hardened-agent and uid-agent overrides produce exactly what they ask for', () => {
     const hardened = {
       runAsNonRoot: true,
       allowPrivilegeEscalation: false,
@@ -184,12 +185,14 @@ describe('Agent: guide sections on its static shape', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     };
     const m = agent({
-      contexts: [{ type: 'Text', text: 'x' }],
+      contexts: [{ type: 'Text', text: 'x' }, { name: 'code', type: 'Git', git: { repository: 'https://github.com/org/repo.git' }, mountPath: 'code' }],
       podSpec: { securityContext: hardened, podSecurityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 } },
     });
     for (const o of [m.find('Deployment', 'a-server'), m.find('PodTemplate', 'a-task')]) {
       const pod = podSpec(o);
-      expect(pod.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+      // merged over the default (runAsNonRoot), which the example's own settings already imply
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+      // every container, the script containers included, runs as the uid the pod asks for
       for (const c of allContainers(pod)) expect(c.securityContext).toEqual(hardened);
     }
   });
@@ -351,6 +354,55 @@ describe('Agent: bad input is a synth-time error naming the construct and the fi
 
 
 describe('Agent: secure by default', () => {
+  test('every pod passes the Restricted Pod Security Standard: runAsNonRoot, and a non-root uid for the root-user script images', () => {
+    const m = agent({
+      contexts: [
+        { type: 'Text', text: 'x' },
+        { name: 'code', type: 'Git', git: { repository: 'https://github.com/org/repo.git' }, mountPath: 'code' },
+        { name: 'spec', type: 'URL', url: { source: 'https://example.com/a.yaml' } },
+      ],
+      agentImage: 'quay.io/kubeopencode/kubeopencode-agent-opencode:latest',
+    });
+    for (const o of [m.find('Deployment', 'a-server'), m.find('PodTemplate', 'a-task')]) {
+      const pod = podSpec(o);
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true });
+      expect(restrictedViolations(pod)).toEqual([]);
+    }
+    const pod = podSpec(m.find('Deployment', 'a-server'));
+    const scripts = ['opencode-init', 'git-init-code', 'url-fetch-spec', 'context-init'];
+    for (const name of scripts) {
+      const c = container(pod, name);
+      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' }, runAsUser: 65532 });
+      if (name !== 'opencode-init') expect(envOf(c).HOME).toBe('/tmp'); // opencode-init only copies a file
+    }
+    // the main container runs as its image's (non-root) user
+    expect(container(pod, 'server').securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  test('podSpec.securityContext is merged over the defaults: setting one field keeps the others', () => {
+    const m = agent({ podSpec: { securityContext: { readOnlyRootFilesystem: true } } });
+    const pod = podSpec(m.find('Deployment', 'a-server'));
+    expect(container(pod, 'server').securityContext).toEqual({
+      allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' }, readOnlyRootFilesystem: true,
+    });
+    expect(restrictedViolations(pod)).toEqual([]);
+  });
+
+  test('no ServiceAccount token in the server and task pods unless podSpec.automountServiceAccountToken asks for it', () => {
+    const m = agent({});
+    for (const o of [m.find('Deployment', 'a-server'), m.find('PodTemplate', 'a-task')]) expect(podSpec(o).automountServiceAccountToken).toBe(false);
+    const m2 = agent({ podSpec: { automountServiceAccountToken: true } });
+    for (const o of [m2.find('Deployment', 'a-server'), m2.find('PodTemplate', 'a-task')]) expect(podSpec(o).automountServiceAccountToken).toBe(true);
+  });
+
+  test('an explicit opt-out is kept as written (and is what the Restricted check reports)', () => {
+    const c = chart('team');
+    new Agent(c, 'a', { ...base, podSpec: { podSecurityContext: { runAsNonRoot: false, runAsUser: 0 } } });
+    const pod = podSpec(synth(c, { restricted: false }).find('Deployment', 'a-server'));
+    expect(pod.securityContext).toEqual({ runAsNonRoot: false, runAsUser: 0 });
+    expect(restrictedViolations(pod)).toEqual(expect.arrayContaining([expect.stringMatching(/^restricted: runAsNonRoot != true/), 'restricted: pod runAsUser = 0']));
+  });
+
   test('a NetworkPolicy admits only the agent\'s task pods, the controller and allowed peers to the server port', () => {
     const c = chart('team');
     new Agent(c, 'a', { ...base, port: 4100, networkPolicy: { allowFrom: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] } });

@@ -47,7 +47,8 @@ describe('Flexible Context System: the guide example', () => {
     // the Secret (username + password/PAT) is a mounted directory read by a credential helper: never env or argv
     const dir = envOf(priv).GIT_CREDENTIALS_DIR;
     expect(dir).toBe('/kubeopencode/git-credentials/private-repo');
-    expect(volume(pod, mountOf(priv, dir)!.name).secret).toEqual({ secretName: 'github-git-credentials', defaultMode: 0o400 });
+    // 0444: the git containers run as uid 65532 and a Secret's files are root's; only they mount it
+    expect(volume(pod, mountOf(priv, dir)!.name).secret).toEqual({ secretName: 'github-git-credentials', defaultMode: 0o444 });
     expect(JSON.stringify(priv.env)).not.toMatch(/secretKeyRef/);
   });
 

@@ -293,6 +293,27 @@ describe.each(SHELLS)('git-init under %s', (shell) => {
     expect(read(dest, 'version.txt')).toBe('3\n');
   });
 
+  (process.getuid?.() === 0 ? test : test.skip)('runs as uid 65532 with HOME=/tmp-like, an emptyDir-like dest and a Secret volume (0444, root\'s)', async () => {
+    // what the pod gives the script containers: runAsUser 65532, world-writable emptyDirs, root-owned Secret files
+    fs.chmodSync(sb.dir, 0o755);
+    const home = sb.mkdir('home-65532');
+    const tmp = sb.mkdir('tmp-65532');
+    const dest = sb.mkdir('dest');
+    for (const d of [home, tmp, dest]) fs.chmodSync(d, 0o1777);
+    const secret = sb.mkdir('secret');
+    fs.chmodSync(secret, 0o755);
+    fs.writeFileSync(path.join(secret, 'username'), GIT_USER, { mode: 0o444 });
+    fs.writeFileSync(path.join(secret, 'password'), GIT_PAT, { mode: 0o444 });
+    fs.chmodSync(pki.caCert, 0o644);
+    for (let d = path.dirname(pki.caCert); d.startsWith(sb.dir); d = path.dirname(d)) fs.chmodSync(d, 0o755);
+    const r = await runScript(sb, shell, gitInitScript(), env({ dest, repo: srv.repos.secret.url, credentials: secret }, { HOME: home, TMPDIR: tmp }),
+      20_000, { uid: 65532 });
+    expect(r.output).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(read(dest, 'SECRET.md')).toBe('private v2\n');
+    expect(fs.statSync(path.join(dest, 'SECRET.md')).uid).toBe(65532);
+  });
+
   test('an unwritable TMPDIR falls back to trusting only the custom CA', async () => {
     const dest = sb.mkdir('dest');
     const r = await run(env({ dest }, { TMPDIR: '/nonexistent-tmp' }));

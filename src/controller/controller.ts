@@ -26,7 +26,7 @@ import type { LsRemoteOptions } from './git-remote';
 import { GitRolloutRuntime } from './git-rollout-runtime';
 import { HealthServer } from './health';
 import { EventRecorder } from './kube/events';
-import { ExecutionContext, MissingPodTemplate, WriteExecutor } from './kube/executor';
+import { ExecutionContext, MissingPodTemplate, PodRefused, WriteExecutor } from './kube/executor';
 import { LeaderElector } from './kube/leader';
 import { Rest, isConflict, paths } from './kube/rest';
 import { Obj, mergeConditions, ms, rfc3339, toAgentView, toCronTaskView, toPodView, toTaskView } from './kube/views';
@@ -325,7 +325,8 @@ export class Controller {
       if (this.written.size > 1000) for (const [key, w] of this.written) if (at - w.at > 5000) this.written.delete(key);
       this.followUp(writes, seen);
     } catch (e) {
-      if (e instanceof MissingPodTemplate) {
+      if (e instanceof MissingPodTemplate || e instanceof PodRefused) {
+        this.log.warn({ task: `${e.task.metadata.namespace}/${e.task.metadata.name}` }, e.message);
         await this.failTask(e.task, 'PodCreationError', e.message);
         return true;
       }

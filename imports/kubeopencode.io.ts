@@ -480,7 +480,7 @@ export interface AgentSpecContexts {
   readonly type: AgentSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema AgentSpecContexts#text
    */
@@ -1688,7 +1688,7 @@ export interface AgentTemplateSpecContexts {
   readonly type: AgentTemplateSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema AgentTemplateSpecContexts#text
    */
@@ -2818,7 +2818,7 @@ export interface CronTaskSpecTaskTemplateSpec {
   readonly templateRef?: CronTaskSpecTaskTemplateSpecTemplateRef;
 
   /**
-   * The task, sent to the agent verbatim.
+   * The task, sent to the agent verbatim. At most 32768 characters: it reaches the pod as one environment variable, and Linux caps one at 128 KiB.
    *
    * @schema CronTaskSpecTaskTemplateSpec#description
    */
@@ -2941,7 +2941,7 @@ export interface CronTaskSpecTaskTemplateSpecContexts {
   readonly type: CronTaskSpecTaskTemplateSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema CronTaskSpecTaskTemplateSpecContexts#text
    */
@@ -3636,7 +3636,7 @@ export interface TaskSpec {
   readonly templateRef?: TaskSpecTemplateRef;
 
   /**
-   * The task, sent to the agent verbatim.
+   * The task, sent to the agent verbatim. At most 32768 characters: it reaches the pod as one environment variable, and Linux caps one at 128 KiB.
    *
    * @schema TaskSpec#description
    */
@@ -3759,7 +3759,7 @@ export interface TaskSpecContexts {
   readonly type: TaskSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema TaskSpecContexts#text
    */

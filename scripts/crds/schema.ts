@@ -118,7 +118,7 @@ const contextItem = obj(
     name: str('Identifies the context in logs, in context.md and in status.', { pattern: DNS_LABEL, maxLength: 63 }),
     description: str('What this context is, for humans and for the Runtime context.'),
     type: str('Which of text, configMap, git, url is set (Runtime takes no field).', { enum: CONTEXT_TYPES }),
-    text: str('Inline content (type Text).'),
+    text: str('Inline content (type Text). At most 262144 characters: the Agent\'s Text contexts share one ConfigMap (1 MiB); a Task\'s at most 2048 each.', { maxLength: 262_144 }),
     configMap: obj(
       'Content from a ConfigMap (type ConfigMap). With mountPath all keys (or `key`) become files.',
       {
@@ -327,7 +327,7 @@ const taskSpec = obj(
   {
     agentRef: nameRef('A running Agent: the Task attaches to its server (opencode run --attach).'),
     templateRef: nameRef('An AgentTemplate: the Task runs in an ephemeral pod (opencode run).'),
-    description: str('The task, sent to the agent verbatim.', { minLength: 1 }),
+    description: str('The task, sent to the agent verbatim. At most 32768 characters: it reaches the pod as one environment variable, and Linux caps one at 128 KiB.', { minLength: 1, maxLength: 32_768 }),
     contexts: arr('Text contexts sent ahead of the description (other context types belong on the Agent or AgentTemplate).', contextItem, { maxItems: 16 }),
     timeout: str('Stop the Task (reason Timeout) after this long running (Go duration).', { pattern: DURATION }),
   },
@@ -336,6 +336,10 @@ const taskSpec = obj(
     rules: [
       { rule: 'has(self.agentRef) != has(self.templateRef)', message: 'exactly one of agentRef or templateRef must be set' },
       { rule: "!has(self.contexts) || self.contexts.all(c, c.type == 'Text' && !has(c.mountPath))", message: 'a Task context must be of type Text without mountPath' },
+      {
+        rule: '!has(self.contexts) || self.contexts.all(c, !has(c.text) || size(c.text) <= 2048)',
+        message: 'a Task context text is at most 2048 characters (it travels with the description in one environment variable); put longer text on the Agent',
+      },
     ],
   },
 );

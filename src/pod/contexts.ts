@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { k8s } from 'cdk8s-plus-28';
-import { ContextItem, DEFAULTS, PATHS } from '../api';
+import { ContextItem, DEFAULTS, LIMITS, PATHS } from '../api';
 import { Problems, ValidationError, durationSeconds, hasUserinfo, isConfigMapKey, isDnsLabel, isDnsSubdomain, isDuration, isGitUrl } from '../validation';
 import { contextInitContainer } from './context-init';
 import { gitCredentials, gitInitContainer, gitSyncContainers } from './git-init';
@@ -71,6 +71,9 @@ export function validateContexts(
     switch (c.type) {
       case 'Text':
         problems.check(typeof c.text === 'string', `${f}.text`, 'must be a string');
+        if (typeof c.text === 'string') {
+          problems.check(c.text.length <= LIMITS.contextText, `${f}.text`, `is ${c.text.length} characters; at most ${LIMITS.contextText} (the Text contexts share one ConfigMap of at most 1 MiB)`);
+        }
         break;
       case 'Runtime':
         problems.check(c.mountPath === undefined, `${f}.mountPath`, 'a Runtime context always goes into context.md; remove mountPath');

@@ -425,3 +425,20 @@ describe('Agent: secure by default', () => {
     expect(synth(c).all('NetworkPolicy')).toHaveLength(0);
   });
 });
+
+describe('Agent: the controller reads only this Agent\'s Secrets', () => {
+  test('a Role in the Agent\'s namespace names its server password Secret and its Rollout credentials; the ClusterRole has no Secrets', () => {
+    const m = agent({
+      contexts: [{ name: 'cfg', type: 'Git', git: { repository: 'https://github.com/org/cfg.git', secretRef: { name: 'git-pat' }, sync: { enabled: true, policy: 'Rollout' } }, mountPath: 'cfg' }],
+    });
+    const role = m.find('Role', 'a-controller');
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['a-server-auth', 'git-pat'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+    expect(m.find('RoleBinding', 'a-controller').subjects).toEqual([{ kind: 'ServiceAccount', name: 'kubeopencode-controller', namespace: 'kubeopencode-system' }]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { controllerRules } = require('../../src/constructs/controller-install');
+    expect(controllerRules().filter((r: any) => r.resources.includes('secrets'))).toEqual([]);
+  });
+});

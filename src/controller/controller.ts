@@ -26,7 +26,7 @@ import type { LsRemoteOptions } from './git-remote';
 import { GitRolloutRuntime } from './git-rollout-runtime';
 import { HealthServer } from './health';
 import { EventRecorder } from './kube/events';
-import { ExecutionContext, MissingPodTemplate, WriteExecutor } from './kube/executor';
+import { ExecutionContext, MissingPodTemplate, PodRefused, WriteExecutor } from './kube/executor';
 import { LeaderElector } from './kube/leader';
 import { Rest, isConflict, paths } from './kube/rest';
 import { Obj, mergeConditions, ms, rfc3339, toAgentView, toCronTaskView, toPodView, toTaskView } from './kube/views';
@@ -93,16 +93,19 @@ export class Controller {
   private readonly health?: HealthServer;
   private synced = false;
   private leading = false;
-  /** Agents whose server password Secret is known to exist (an optimisation only: a restart checks again). */
-  private readonly authEnsured = new Set<string>();
+  /**
+   * When the server password Secret was last seen, by Agent `ns/name` (with its uid): checked again after a minute,
+   * so a deleted Secret is recreated. Entries go with their Agent.
+   */
+  private readonly authEnsured = new Map<string, { uid: string; at: number }>();
   /**
    * Objects as our own writes left them, until the cache shows the same resourceVersion ("expectations"): the Agent's
    * status event can arrive before the Task's, and a decision from a Task cache that lags behind would start it again.
    * Kept at most a few seconds; a write from a stale view is still stopped by its resourceVersion (409).
    */
   private readonly written = new Map<string, { obj: Obj; at: number }>();
-  /** Server passwords by Agent uid, read from its Secret at most once a minute. */
-  private readonly passwords = new Map<string, { value: string | undefined; at: number }>();
+  /** Server passwords by Agent `ns/name` (with its uid), read from its Secret at most once a minute; dropped on a 401. */
+  private readonly passwords = new Map<string, { uid: string; value: string | undefined; at: number }>();
 
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.log ?? createLogger();
@@ -275,7 +278,7 @@ export class Controller {
   private async reconcileAgent(ns: string, name: string): Promise<void> {
     const agent = this.fresh('Agent', this.agents.get(ns, name));
     if (!agent) {
-      this.gitRollout.forget(ns, name);
+      this.forgetAgent(ns, name);
       return;
     }
     const deployment = this.deployments.get(ns, NAMES.serverDeployment(name));
@@ -325,7 +328,8 @@ export class Controller {
       if (this.written.size > 1000) for (const [key, w] of this.written) if (at - w.at > 5000) this.written.delete(key);
       this.followUp(writes, seen);
     } catch (e) {
-      if (e instanceof MissingPodTemplate) {
+      if (e instanceof MissingPodTemplate || e instanceof PodRefused) {
+        this.log.warn({ task: `${e.task.metadata.namespace}/${e.task.metadata.name}` }, e.message);
         await this.failTask(e.task, 'PodCreationError', e.message);
         return true;
       }
@@ -411,18 +415,67 @@ export class Controller {
     const url = this.opts.serverUrl?.(agent) ?? agent.status?.url ?? NAMES.serverUrl(name, ns, agent.spec?.port ?? DEFAULTS.port, this.clusterDomain());
     const auth = agent.spec?.serverAuth;
     let password: string | undefined;
+    const key = `${ns}/${name}`;
     if (auth?.enabled !== false) {
-      const cached = this.passwords.get(agent.metadata.uid);
-      if (cached && Date.now() - cached.at < 60_000) {
+      const cached = this.passwords.get(key);
+      if (cached && cached.uid === agent.metadata.uid && this.now() - cached.at < 60_000) {
         password = cached.value;
       } else {
-        const secret = await this.rest.get(paths.core('secrets', ns, auth?.secretRef?.name ?? NAMES.serverAuthSecret(name)));
-        const data = secret.data?.[auth?.secretRef?.key ?? DEFAULTS.serverAuthKey];
+        const secret = await this.rest.tryGet(paths.core('secrets', ns, auth?.secretRef?.name ?? NAMES.serverAuthSecret(name)));
+        if (!secret) {
+          // deleted: the next reconcile of the Agent creates it again
+          this.authEnsured.delete(key);
+          this.queue.add(`agent/${key}`);
+        }
+        const data = secret?.data?.[auth?.secretRef?.key ?? DEFAULTS.serverAuthKey];
         password = data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
-        this.passwords.set(agent.metadata.uid, { value: password, at: Date.now() });
+        this.passwords.set(key, { uid: agent.metadata.uid, value: password, at: this.now() });
       }
     }
-    return new OpencodeClient(url, password);
+    return new OpencodeClient(url, password, {
+      onUnauthorized: () => this.serverRefusedAuth(agent),
+      onAuthorized: () => this.serverAcceptedAuth(agent),
+    });
+  }
+
+  /**
+   * The Agent's server answered 401 to the controller's password (rotated in the Secret but not yet in the server, or
+   * the other way round): the cached password goes, and the Agent's status says so instead of silently losing the
+   * session checks (outcome, abort on stop). A later call that gets through sets it back.
+   */
+  private async serverRefusedAuth(agent: Obj): Promise<void> {
+    const { namespace: ns, name } = agent.metadata;
+    this.passwords.delete(`${ns}/${name}`);
+    this.log.warn({ agent: `${ns}/${name}` }, 'the agent server refused the controller\'s password (HTTP 401)');
+    await this.setServerAuthCondition(agent, 'False', 'Unauthorized',
+      `The agent server answered HTTP 401 to the password in Secret '${agent.spec?.serverAuth?.secretRef?.name ?? NAMES.serverAuthSecret(name)}': ` +
+      'the Secret and the running server disagree (a rotated password reaches the server when its pod restarts). Session outcomes and aborts are skipped until they agree.');
+  }
+
+  /** After a 401: the server takes the password again (only then is the condition written). */
+  private async serverAcceptedAuth(agent: Obj): Promise<void> {
+    const current = this.fresh('Agent', this.agents.get(agent.metadata.namespace, agent.metadata.name)) ?? agent;
+    const had = (current.status?.conditions ?? []).find((c: Obj) => c.type === CONDITIONS.serverAuthorized);
+    if (had?.status === 'False') await this.setServerAuthCondition(agent, 'True', 'Authorized', 'The agent server accepts the controller\'s password.');
+  }
+
+  private async setServerAuthCondition(agent: Obj, status: 'True' | 'False', reason: string, message: string): Promise<void> {
+    const current = this.fresh('Agent', this.agents.get(agent.metadata.namespace, agent.metadata.name)) ?? agent;
+    const had = (current.status?.conditions ?? []).find((c: Obj) => c.type === CONDITIONS.serverAuthorized);
+    if (had?.status === status && had?.reason === reason) return;
+    await this.rest.patch(`${paths.cr('agents', agent.metadata.namespace, agent.metadata.name)}/status`, {
+      status: { conditions: mergeConditions(current.status?.conditions, [{ type: CONDITIONS.serverAuthorized, status, reason, message, lastTransitionTime: this.now() }], current.metadata.generation) },
+    }).catch((e) => this.log.warn({ agent: `${agent.metadata.namespace}/${agent.metadata.name}`, err: (e as Error).message }, 'cannot write the ServerAuthorized condition'));
+  }
+
+  /** What the controller keeps per Agent, dropped when the Agent is gone (memory stays bounded by the live Agents). */
+  private forgetAgent(ns: string, name: string): void {
+    const key = `${ns}/${name}`;
+    this.gitRollout.forget(ns, name);
+    this.authEnsured.delete(key);
+    this.passwords.delete(key);
+    this.metrics.queueDepth.remove({ namespace: ns, agent: name });
+    this.metrics.running.remove({ namespace: ns, agent: name });
   }
 
   private clusterDomain(): string {
@@ -498,7 +551,8 @@ export class Controller {
       }
     }
     const auth = agent.spec?.serverAuth;
-    if (auth?.enabled === false || this.authEnsured.has(uid)) return;
+    const seen = this.authEnsured.get(`${ns}/${name}`);
+    if (auth?.enabled === false || (seen !== undefined && seen.uid === uid && this.now() - seen.at < 60_000)) return;
     const secretName = auth?.secretRef?.name ?? NAMES.serverAuthSecret(name);
     const secretKey = auth?.secretRef?.key ?? DEFAULTS.serverAuthKey;
     const existing = await this.rest.tryGet(paths.core('secrets', ns, secretName));
@@ -516,7 +570,7 @@ export class Controller {
         if (!isConflict(e)) throw e;
       }
     }
-    this.authEnsured.add(uid);
+    this.authEnsured.set(`${ns}/${name}`, { uid, at: this.now() });
   }
 
   /** spec.suspend is the one switch: 0 replicas when suspended, 1 otherwise (PVCs and Service stay). */

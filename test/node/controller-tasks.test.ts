@@ -9,7 +9,7 @@ import { NAMES } from '../../src/api';
 import { Controller } from '../../src/controller/controller';
 import { LlmStub, startLlmStub } from '../fixtures/llm-stub';
 import { OFFLINE_ENV } from '../fixtures/opencode';
-import { Obj, applyCrds, createNamespace, kubeRequest, useTestCluster, waitFor } from '../harness/apiserver';
+import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, useTestCluster, waitFor } from '../harness/apiserver';
 import { applyChart, createTask, getAgent, getPod, startController, waitForPhase } from '../integration/controller-kit';
 import { chart } from '../util/synth';
 import { KubeletLoop, runDeployment } from './kubelet-loop';
@@ -70,7 +70,10 @@ if (nodeTierSkipped()) {
     await kubeRequest('POST', `/api/v1/namespaces/${ns}/secrets`, {
       body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ai-credentials' }, stringData: { 'api-key': 'not-a-real-key' } },
     });
+    // an Agent whose server never runs on the node (its Deployment is only reported ready): its Tasks cannot attach
+    new Agent(c, 'down-agent', { executorImage: DEVBOX, workspaceDir: '/workspace', serviceAccountName: 'kubeopencode-agent', config });
     await applyChart(c);
+    await markDeploymentReady(ns, NAMES.serverDeployment('down-agent'));
 
     // the controller reaches the server (session outcome) through the node's port forward, as it would the Service
     const serverPort = await node.forward(4096);
@@ -132,5 +135,19 @@ if (nodeTierSkipped()) {
     // standalone: no server URL, the model answered the pod's own opencode
     expect((task.env ?? []).map((e: Obj) => e.name)).not.toContain('KUBEOPENCODE_SERVER_URL');
     expect(stub.chatsWith(marker).length).toBeGreaterThan(0);
+  });
+
+  test('a task pod that fails on the node fails its Task with the exit code the runtime reported', async () => {
+    await createTask(ns, 'unreachable', { agentRef: { name: 'down-agent' }, description: 'nobody listens' });
+    const failed = await waitForPhase(ns, 'unreachable', 'Failed', 120_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${kubelet!.describe(NAMES.taskPod('unreachable'))}`);
+    });
+    const ran = await kubelet!.waitEnded(NAMES.taskPod('unreachable'));
+    const exit = ran.exits!.find((e) => e.name === 'task')!;
+    expect(exit.exitCode).not.toBe(0);
+    expect(exit.exitCode).not.toBe(127); // the binary is there: it is the server that is missing
+    const ready = failed.status.conditions.find((c: Obj) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'PodFailed' });
+    expect(ready.message).toContain(`Container 'task' exited with code ${exit.exitCode}`);
   });
 });

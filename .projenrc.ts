@@ -11,6 +11,9 @@ const project = new typescript.TypeScriptProject({
   description:
     'cdk8s constructs and a slim runtime controller for always-on AI coding agents (KubeOpenCode) on Kubernetes',
   license: 'Apache-2.0',
+  repository: 'https://github.com/cdk8s-kubeopencode/cdk8s-kubeopencode.git',
+  homepage: 'https://github.com/cdk8s-kubeopencode/cdk8s-kubeopencode#readme',
+  keywords: ['cdk8s', 'kubernetes', 'constructs', 'kubeopencode', 'opencode', 'ai-agents', 'coding-agent', 'controller', 'gitops'],
   copyrightOwner: 'cdk8s-kubeopencode authors',
   defaultReleaseBranch: 'main',
   projenrcTs: true,
@@ -30,11 +33,13 @@ const project = new typescript.TypeScriptProject({
   libdir: 'lib',
   entrypoint: 'lib/src/index.js',
   entrypointTypes: 'lib/src/index.d.ts',
-  bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller' },
+  bin: { 'kubeopencode-controller': 'bin/kubeopencode-controller', 'kubeoc': 'bin/kubeoc' },
+  // An app brings its own cdk8s, constructs and cdk8s-plus-28: one copy of each, or our Lazy values and constructs
+  // are foreign objects to the app's (synth fails with "can't render non-simple object of type 'Lazy'"). The ranges
+  // are cdk8s-plus-28's own peer ranges; test/package/consumer.test.ts installs the lowest and highest they allow.
+  peerDeps: ['cdk8s@^2.68.11', 'constructs@^10.3.0', 'cdk8s-plus-28@^2.0.3'],
+  peerDependencyOptions: { pinnedDevDependency: false },
   deps: [
-    'cdk8s@2.70.106',
-    'cdk8s-plus-28@2.5.6',
-    'constructs@10.8.1',
     '@kubernetes/client-node@1.4.0',
     'cron-parser@5.10.6',
     'prom-client@15.1.3',
@@ -42,10 +47,15 @@ const project = new typescript.TypeScriptProject({
     'yaml@2.9.1',
   ],
   devDeps: [
+    // our own build and tests run on the newest versions the peer ranges allow
+    'cdk8s@2.70.106',
+    'cdk8s-plus-28@2.5.6',
+    'constructs@10.8.1',
     'cdk8s-cli@2.207.60',
     'ajv@8.20.0',
     'ajv-formats@3.0.1',
     'fast-check@4.10.2',
+    '@types/semver@7.7.1',
   ],
   tsconfig: {
     include: ['src/**/*.ts', 'imports/**/*.ts'],
@@ -55,6 +65,10 @@ const project = new typescript.TypeScriptProject({
       lib: ['es2022'],
       target: 'ES2022',
       skipLibCheck: true,
+      // no source maps in the package: inline maps made about 1 MB of the tarball
+      inlineSourceMap: false,
+      inlineSources: false,
+      sourceMap: false,
     },
   },
   tsconfigDevFile: 'tsconfig.dev.json',
@@ -87,9 +101,26 @@ const project = new typescript.TypeScriptProject({
   gitignore: ['/dist/', '/lib/', '/bench/results/tmp/', '*.tgz', '.cache/'],
 });
 
-for (const p of ['/test/', '/bench/', '/examples/', '/scripts/', '/schemas/', '/.ci/', '/docs/']) {
+for (const p of ['/test/', '/bench/', '/examples/', '/scripts/', '/schemas/', '/.ci/', '/images/', '/Dockerfile', '/imports/*.ts', '!/imports/*.d.ts']) {
   project.addPackageIgnore(p);
 }
+// What the package ships: the compiled library and controller, the files they read at run time (scripts, CRDs,
+// package.json for the version), and the API reference. test/package/consumer.test.ts checks the tarball.
+project.package.addField('files', [
+  'lib/**/*.js',
+  'lib/**/*.d.ts',
+  'assets/scripts/*.sh',
+  'bin/kubeopencode-controller',
+  'bin/kubeoc',
+  'crds/*.yaml',
+  'docs/api-reference.md',
+]);
+// One entry point with its types (and the generated CRD classes); deep imports of lib/ are not part of the API.
+project.package.addField('exports', {
+  '.': { types: './lib/src/index.d.ts', default: './lib/src/index.js' },
+  './imports': { types: './lib/imports/kubeopencode.io.d.ts', default: './lib/imports/kubeopencode.io.js' },
+  './package.json': './package.json',
+});
 
 // The API's source of truth is crds/; imports/ is generated from it (works offline on a local file).
 project.addTask('import', {
@@ -121,5 +152,8 @@ const bench = project.addTask('bench', {
 });
 bench.spawn(project.tasks.tryFind('provision')!);
 bench.exec('ts-node --transpile-only bench/run.ts', { receiveArgs: true });
+
+// `kubeopencode-controller version` and the default controller image tag both read this (src/version.ts)
+project.package.addVersion('0.1.0');
 
 project.synth();

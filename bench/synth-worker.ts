@@ -37,8 +37,11 @@ function main(): void {
     // the final objects, computed outside the timed region, then built directly as ApiObjects
     const sample = Testing.chart();
     new Agent(sample, 'agent-0', realisticAgent(0));
-    const template = JSON.stringify(Testing.synth(sample));
-    objects = Array.from({ length: n }, (_, i) => JSON.parse(template.replace(/agent-0\b/g, `agent-${i}`).replace(/repo-0\.git/g, `repo-${i}.git`))).flat();
+    const all = Testing.synth(sample);
+    // the scripts ConfigMap is the chart's, once, whatever the number of Agents
+    const isScripts = (o: any) => o.metadata?.labels?.['app.kubernetes.io/component'] === 'scripts';
+    const template = JSON.stringify(all.filter((o) => !isScripts(o)));
+    objects = [...all.filter(isScripts), ...Array.from({ length: n }, (_, i) => JSON.parse(template.replace(/agent-0\b/g, `agent-${i}`).replace(/repo-0\.git/g, `repo-${i}.git`))).flat()];
   }
   const start = process.hrtime.bigint();
   const app = new App({ outdir: '/tmp/bench-synth-unused' });

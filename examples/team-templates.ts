@@ -5,7 +5,7 @@ import { Agent, AgentTemplate, KubeOpenCodeConfig, Task } from '../src';
 /**
  * Template-based team setup (guide: "Agent Templates"): one AgentTemplate with the team's images, standards and
  * credentials; personal Agents that reference it; an ephemeral batch Task run from the template (no Agent needed);
- * and the cluster-wide KubeOpenCodeConfig whose proxy every Agent without its own inherits.
+ * and the cluster-wide KubeOpenCodeConfig whose proxy every Agent of this chart without its own inherits.
  */
 export class TeamTemplates extends Chart {
   constructor(scope: Construct, id: string) {

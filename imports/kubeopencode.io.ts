@@ -112,8 +112,9 @@ export interface AgentSpec {
   readonly profile?: string;
 
   /**
-   * OpenCode server port. Default: 4096.
+   * OpenCode server port. Defaults to 4096.
    *
+   * @default 4096.
    * @schema AgentSpec#port
    */
   readonly port?: number;
@@ -126,8 +127,9 @@ export interface AgentSpec {
   readonly persistence?: AgentSpecPersistence;
 
   /**
-   * Scale the server to 0 (PVCs and Service stay). Default: false.
+   * Scale the server to 0 (PVCs and Service stay). Defaults to false.
    *
+   * @default false.
    * @schema AgentSpec#suspend
    */
   readonly suspend?: boolean;
@@ -154,8 +156,9 @@ export interface AgentSpec {
   readonly quota?: AgentSpecQuota;
 
   /**
-   * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD). On by default: the server is otherwise unsecured.
+   * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD): the server is otherwise unsecured. Defaults to enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
    *
+   * @default enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
    * @schema AgentSpec#serverAuth
    */
   readonly serverAuth?: AgentSpecServerAuth;
@@ -419,14 +422,16 @@ export function toJson_AgentSpecQuota(obj: AgentSpecQuota | undefined): Record<s
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD). On by default: the server is otherwise unsecured.
+ * HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD): the server is otherwise unsecured. Defaults to enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
  *
+ * @default enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).
  * @schema AgentSpecServerAuth
  */
 export interface AgentSpecServerAuth {
   /**
-   * Require the password on every request. Default: true.
+   * Require the password on every request. Defaults to true.
    *
+   * @default true.
    * @schema AgentSpecServerAuth#enabled
    */
   readonly enabled?: boolean;
@@ -581,8 +586,9 @@ export interface AgentSpecCredentials {
   readonly mountPath?: string;
 
   /**
-   * File mode (decimal, e.g. 256 = 0400). Default: 384.
+   * File mode (decimal, e.g. 256 = 0400). Defaults to 384.
    *
+   * @default 384.
    * @schema AgentSpecCredentials#fileMode
    */
   readonly fileMode?: number;
@@ -785,11 +791,18 @@ export interface AgentSpecPodSpec {
   readonly scheduling?: AgentSpecPodSpecScheduling;
 
   /**
-   * Resources of the main container (core/v1 ResourceRequirements).
+   * Resources of the main container (core/v1 ResourceRequirements); replaces the default (requests cpu 100m, memory 512Mi; limits cpu 2, memory 4Gi).
    *
    * @schema AgentSpecPodSpec#resources
    */
   readonly resources?: any;
+
+  /**
+   * The containers the library adds around the main one.
+   *
+   * @schema AgentSpecPodSpec#systemContainers
+   */
+  readonly systemContainers?: AgentSpecPodSpecSystemContainers;
 
   /**
    * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
@@ -818,6 +831,7 @@ export function toJson_AgentSpecPodSpec(obj: AgentSpecPodSpec | undefined): Reco
     'runtimeClassName': obj.runtimeClassName,
     'scheduling': toJson_AgentSpecPodSpecScheduling(obj.scheduling),
     'resources': obj.resources,
+    'systemContainers': toJson_AgentSpecPodSpecSystemContainers(obj.systemContainers),
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
   };
@@ -840,8 +854,9 @@ export interface AgentSpecPersistenceSessions {
   readonly storageClassName?: string;
 
   /**
-   * Requested size (a Kubernetes quantity). Default: "1Gi".
+   * Requested size (a Kubernetes quantity). Defaults to "1Gi".
    *
+   * @default 1Gi".
    * @schema AgentSpecPersistenceSessions#size
    */
   readonly size?: string;
@@ -876,8 +891,9 @@ export interface AgentSpecPersistenceWorkspace {
   readonly storageClassName?: string;
 
   /**
-   * Requested size (a Kubernetes quantity). Default: "10Gi".
+   * Requested size (a Kubernetes quantity). Defaults to "10Gi".
    *
+   * @default 10Gi".
    * @schema AgentSpecPersistenceWorkspace#size
    */
   readonly size?: string;
@@ -912,8 +928,9 @@ export interface AgentSpecServerAuthSecretRef {
   readonly name: string;
 
   /**
-   * Key of the password. Default: "password".
+   * Key of the password. Defaults to "password".
    *
+   * @default password".
    * @schema AgentSpecServerAuthSecretRef#key
    */
   readonly key?: string;
@@ -1010,22 +1027,25 @@ export interface AgentSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -1078,8 +1098,9 @@ export interface AgentSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema AgentSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -1150,8 +1171,9 @@ export interface AgentSpecSkillsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentSpecSkillsGit#ref
    */
   readonly ref?: string;
@@ -1171,15 +1193,17 @@ export interface AgentSpecSkillsGit {
   readonly names?: string[];
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentSpecSkillsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentSpecSkillsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -1226,8 +1250,9 @@ export interface AgentSpecCaBundleConfigMapRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca-bundle.crt".
+   * Key holding the PEM bundle. Defaults to "ca-bundle.crt".
    *
+   * @default ca-bundle.crt".
    * @schema AgentSpecCaBundleConfigMapRef#key
    */
   readonly key?: string;
@@ -1262,8 +1287,9 @@ export interface AgentSpecCaBundleSecretRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca.crt".
+   * Key holding the PEM bundle. Defaults to "ca.crt".
    *
+   * @default ca.crt".
    * @schema AgentSpecCaBundleSecretRef#key
    */
   readonly key?: string;
@@ -1329,6 +1355,82 @@ export function toJson_AgentSpecPodSpecScheduling(obj: AgentSpecPodSpecSchedulin
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * The containers the library adds around the main one.
+ *
+ * @schema AgentSpecPodSpecSystemContainers
+ */
+export interface AgentSpecPodSpecSystemContainers {
+  /**
+   * Resources of every init container and sidecar (core/v1 ResourceRequirements) unless its own entry sets them; replaces the default (requests cpu 50m, memory 64Mi; limits cpu 500m, memory 512Mi).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#resources
+   */
+  readonly resources?: any;
+
+  /**
+   * Settings of opencode-init (copies the opencode binary from agentImage).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#openCodeInit
+   */
+  readonly openCodeInit?: AgentSpecPodSpecSystemContainersOpenCodeInit;
+
+  /**
+   * Settings of context-init (writes context.md and the mounted context files).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#contextInit
+   */
+  readonly contextInit?: AgentSpecPodSpecSystemContainersContextInit;
+
+  /**
+   * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#gitInit
+   */
+  readonly gitInit?: AgentSpecPodSpecSystemContainersGitInit;
+
+  /**
+   * Settings of git-sync-* (the HotReload sidecar).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#gitSync
+   */
+  readonly gitSync?: AgentSpecPodSpecSystemContainersGitSync;
+
+  /**
+   * Settings of url-fetch-* (URL contexts).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#urlFetch
+   */
+  readonly urlFetch?: AgentSpecPodSpecSystemContainersUrlFetch;
+
+  /**
+   * The container of the Agent's Task pods (opencode run --attach).
+   *
+   * @schema AgentSpecPodSpecSystemContainers#attach
+   */
+  readonly attach?: AgentSpecPodSpecSystemContainersAttach;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainers' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainers(obj: AgentSpecPodSpecSystemContainers | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+    'openCodeInit': toJson_AgentSpecPodSpecSystemContainersOpenCodeInit(obj.openCodeInit),
+    'contextInit': toJson_AgentSpecPodSpecSystemContainersContextInit(obj.contextInit),
+    'gitInit': toJson_AgentSpecPodSpecSystemContainersGitInit(obj.gitInit),
+    'gitSync': toJson_AgentSpecPodSpecSystemContainersGitSync(obj.gitSync),
+    'urlFetch': toJson_AgentSpecPodSpecSystemContainersUrlFetch(obj.urlFetch),
+    'attach': toJson_AgentSpecPodSpecSystemContainersAttach(obj.attach),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Secret with keys `username` and `password` (a personal access token) for HTTPS auth.
  *
  * @schema AgentSpecContextsGitSecretRef
@@ -1363,22 +1465,25 @@ export function toJson_AgentSpecContextsGitSecretRef(obj: AgentSpecContextsGitSe
  */
 export interface AgentSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema AgentSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema AgentSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema AgentSpecContextsGitSync#policy
    */
   readonly policy?: AgentSpecContextsGitSyncPolicy;
@@ -1429,8 +1534,177 @@ export function toJson_AgentSpecSkillsGitSecretRef(obj: AgentSpecSkillsGitSecret
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * Settings of opencode-init (copies the opencode binary from agentImage).
  *
+ * @schema AgentSpecPodSpecSystemContainersOpenCodeInit
+ */
+export interface AgentSpecPodSpecSystemContainersOpenCodeInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersOpenCodeInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersOpenCodeInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersOpenCodeInit(obj: AgentSpecPodSpecSystemContainersOpenCodeInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of context-init (writes context.md and the mounted context files).
+ *
+ * @schema AgentSpecPodSpecSystemContainersContextInit
+ */
+export interface AgentSpecPodSpecSystemContainersContextInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersContextInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersContextInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersContextInit(obj: AgentSpecPodSpecSystemContainersContextInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+ *
+ * @schema AgentSpecPodSpecSystemContainersGitInit
+ */
+export interface AgentSpecPodSpecSystemContainersGitInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersGitInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersGitInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersGitInit(obj: AgentSpecPodSpecSystemContainersGitInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-sync-* (the HotReload sidecar).
+ *
+ * @schema AgentSpecPodSpecSystemContainersGitSync
+ */
+export interface AgentSpecPodSpecSystemContainersGitSync {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersGitSync#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersGitSync' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersGitSync(obj: AgentSpecPodSpecSystemContainersGitSync | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of url-fetch-* (URL contexts).
+ *
+ * @schema AgentSpecPodSpecSystemContainersUrlFetch
+ */
+export interface AgentSpecPodSpecSystemContainersUrlFetch {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentSpecPodSpecSystemContainersUrlFetch#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersUrlFetch' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersUrlFetch(obj: AgentSpecPodSpecSystemContainersUrlFetch | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The container of the Agent's Task pods (opencode run --attach).
+ *
+ * @schema AgentSpecPodSpecSystemContainersAttach
+ */
+export interface AgentSpecPodSpecSystemContainersAttach {
+  /**
+   * Its resources; replaces the default (requests cpu 50m, memory 128Mi; limits cpu 500m, memory 1Gi).
+   *
+   * @schema AgentSpecPodSpecSystemContainersAttach#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentSpecPodSpecSystemContainersAttach' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentSpecPodSpecSystemContainersAttach(obj: AgentSpecPodSpecSystemContainersAttach | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
+ *
+ * @default HotReload".
  * @schema AgentSpecContextsGitSyncPolicy
  */
 export enum AgentSpecContextsGitSyncPolicy {
@@ -1783,8 +2057,9 @@ export interface AgentTemplateSpecCredentials {
   readonly mountPath?: string;
 
   /**
-   * File mode (decimal, e.g. 256 = 0400). Default: 384.
+   * File mode (decimal, e.g. 256 = 0400). Defaults to 384.
    *
+   * @default 384.
    * @schema AgentTemplateSpecCredentials#fileMode
    */
   readonly fileMode?: number;
@@ -1987,11 +2262,18 @@ export interface AgentTemplateSpecPodSpec {
   readonly scheduling?: AgentTemplateSpecPodSpecScheduling;
 
   /**
-   * Resources of the main container (core/v1 ResourceRequirements).
+   * Resources of the main container (core/v1 ResourceRequirements); replaces the default (requests cpu 100m, memory 512Mi; limits cpu 2, memory 4Gi).
    *
    * @schema AgentTemplateSpecPodSpec#resources
    */
   readonly resources?: any;
+
+  /**
+   * The containers the library adds around the main one.
+   *
+   * @schema AgentTemplateSpecPodSpec#systemContainers
+   */
+  readonly systemContainers?: AgentTemplateSpecPodSpecSystemContainers;
 
   /**
    * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
@@ -2020,6 +2302,7 @@ export function toJson_AgentTemplateSpecPodSpec(obj: AgentTemplateSpecPodSpec | 
     'runtimeClassName': obj.runtimeClassName,
     'scheduling': toJson_AgentTemplateSpecPodSpecScheduling(obj.scheduling),
     'resources': obj.resources,
+    'systemContainers': toJson_AgentTemplateSpecPodSpecSystemContainers(obj.systemContainers),
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
   };
@@ -2104,22 +2387,25 @@ export interface AgentTemplateSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentTemplateSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentTemplateSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentTemplateSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -2172,8 +2458,9 @@ export interface AgentTemplateSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema AgentTemplateSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -2244,8 +2531,9 @@ export interface AgentTemplateSpecSkillsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema AgentTemplateSpecSkillsGit#ref
    */
   readonly ref?: string;
@@ -2265,15 +2553,17 @@ export interface AgentTemplateSpecSkillsGit {
   readonly names?: string[];
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema AgentTemplateSpecSkillsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema AgentTemplateSpecSkillsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -2320,8 +2610,9 @@ export interface AgentTemplateSpecCaBundleConfigMapRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca-bundle.crt".
+   * Key holding the PEM bundle. Defaults to "ca-bundle.crt".
    *
+   * @default ca-bundle.crt".
    * @schema AgentTemplateSpecCaBundleConfigMapRef#key
    */
   readonly key?: string;
@@ -2356,8 +2647,9 @@ export interface AgentTemplateSpecCaBundleSecretRef {
   readonly name: string;
 
   /**
-   * Key holding the PEM bundle. Default: "ca.crt".
+   * Key holding the PEM bundle. Defaults to "ca.crt".
    *
+   * @default ca.crt".
    * @schema AgentTemplateSpecCaBundleSecretRef#key
    */
   readonly key?: string;
@@ -2423,6 +2715,82 @@ export function toJson_AgentTemplateSpecPodSpecScheduling(obj: AgentTemplateSpec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * The containers the library adds around the main one.
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainers
+ */
+export interface AgentTemplateSpecPodSpecSystemContainers {
+  /**
+   * Resources of every init container and sidecar (core/v1 ResourceRequirements) unless its own entry sets them; replaces the default (requests cpu 50m, memory 64Mi; limits cpu 500m, memory 512Mi).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#resources
+   */
+  readonly resources?: any;
+
+  /**
+   * Settings of opencode-init (copies the opencode binary from agentImage).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#openCodeInit
+   */
+  readonly openCodeInit?: AgentTemplateSpecPodSpecSystemContainersOpenCodeInit;
+
+  /**
+   * Settings of context-init (writes context.md and the mounted context files).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#contextInit
+   */
+  readonly contextInit?: AgentTemplateSpecPodSpecSystemContainersContextInit;
+
+  /**
+   * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#gitInit
+   */
+  readonly gitInit?: AgentTemplateSpecPodSpecSystemContainersGitInit;
+
+  /**
+   * Settings of git-sync-* (the HotReload sidecar).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#gitSync
+   */
+  readonly gitSync?: AgentTemplateSpecPodSpecSystemContainersGitSync;
+
+  /**
+   * Settings of url-fetch-* (URL contexts).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#urlFetch
+   */
+  readonly urlFetch?: AgentTemplateSpecPodSpecSystemContainersUrlFetch;
+
+  /**
+   * The container of the Agent's Task pods (opencode run --attach).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainers#attach
+   */
+  readonly attach?: AgentTemplateSpecPodSpecSystemContainersAttach;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainers' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainers(obj: AgentTemplateSpecPodSpecSystemContainers | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+    'openCodeInit': toJson_AgentTemplateSpecPodSpecSystemContainersOpenCodeInit(obj.openCodeInit),
+    'contextInit': toJson_AgentTemplateSpecPodSpecSystemContainersContextInit(obj.contextInit),
+    'gitInit': toJson_AgentTemplateSpecPodSpecSystemContainersGitInit(obj.gitInit),
+    'gitSync': toJson_AgentTemplateSpecPodSpecSystemContainersGitSync(obj.gitSync),
+    'urlFetch': toJson_AgentTemplateSpecPodSpecSystemContainersUrlFetch(obj.urlFetch),
+    'attach': toJson_AgentTemplateSpecPodSpecSystemContainersAttach(obj.attach),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Secret with keys `username` and `password` (a personal access token) for HTTPS auth.
  *
  * @schema AgentTemplateSpecContextsGitSecretRef
@@ -2457,22 +2825,25 @@ export function toJson_AgentTemplateSpecContextsGitSecretRef(obj: AgentTemplateS
  */
 export interface AgentTemplateSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema AgentTemplateSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema AgentTemplateSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema AgentTemplateSpecContextsGitSync#policy
    */
   readonly policy?: AgentTemplateSpecContextsGitSyncPolicy;
@@ -2523,8 +2894,177 @@ export function toJson_AgentTemplateSpecSkillsGitSecretRef(obj: AgentTemplateSpe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * Settings of opencode-init (copies the opencode binary from agentImage).
  *
+ * @schema AgentTemplateSpecPodSpecSystemContainersOpenCodeInit
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersOpenCodeInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersOpenCodeInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersOpenCodeInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersOpenCodeInit(obj: AgentTemplateSpecPodSpecSystemContainersOpenCodeInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of context-init (writes context.md and the mounted context files).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersContextInit
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersContextInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersContextInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersContextInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersContextInit(obj: AgentTemplateSpecPodSpecSystemContainersContextInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersGitInit
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersGitInit {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersGitInit#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersGitInit' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersGitInit(obj: AgentTemplateSpecPodSpecSystemContainersGitInit | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of git-sync-* (the HotReload sidecar).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersGitSync
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersGitSync {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersGitSync#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersGitSync' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersGitSync(obj: AgentTemplateSpecPodSpecSystemContainersGitSync | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings of url-fetch-* (URL contexts).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersUrlFetch
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersUrlFetch {
+  /**
+   * Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersUrlFetch#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersUrlFetch' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersUrlFetch(obj: AgentTemplateSpecPodSpecSystemContainersUrlFetch | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The container of the Agent's Task pods (opencode run --attach).
+ *
+ * @schema AgentTemplateSpecPodSpecSystemContainersAttach
+ */
+export interface AgentTemplateSpecPodSpecSystemContainersAttach {
+  /**
+   * Its resources; replaces the default (requests cpu 50m, memory 128Mi; limits cpu 500m, memory 1Gi).
+   *
+   * @schema AgentTemplateSpecPodSpecSystemContainersAttach#resources
+   */
+  readonly resources?: any;
+}
+
+/**
+ * Converts an object of type 'AgentTemplateSpecPodSpecSystemContainersAttach' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AgentTemplateSpecPodSpecSystemContainersAttach(obj: AgentTemplateSpecPodSpecSystemContainersAttach | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resources': obj.resources,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
+ *
+ * @default HotReload".
  * @schema AgentTemplateSpecContextsGitSyncPolicy
  */
 export enum AgentTemplateSpecContextsGitSyncPolicy {
@@ -2637,22 +3177,25 @@ export interface CronTaskSpec {
   readonly schedule: string;
 
   /**
-   * IANA time zone of the schedule. Default: "UTC".
+   * IANA time zone of the schedule. Defaults to "UTC".
    *
+   * @default UTC".
    * @schema CronTaskSpec#timeZone
    */
   readonly timeZone?: string;
 
   /**
-   * What to do when a run is due while a child Task is active. Default: "Forbid".
+   * What to do when a run is due while a child Task is active. Defaults to "Forbid".
    *
+   * @default Forbid".
    * @schema CronTaskSpec#concurrencyPolicy
    */
   readonly concurrencyPolicy?: CronTaskSpecConcurrencyPolicy;
 
   /**
-   * Pause scheduling (active Tasks continue). Default: false.
+   * Pause scheduling (active Tasks continue). Defaults to false.
    *
+   * @default false.
    * @schema CronTaskSpec#suspend
    */
   readonly suspend?: boolean;
@@ -2665,8 +3208,9 @@ export interface CronTaskSpec {
   readonly startingDeadlineSeconds?: number;
 
   /**
-   * Child Tasks (active and finished) at which creation is blocked. Default: 10.
+   * Child Tasks (active and finished) at which creation is blocked. Defaults to 10.
    *
+   * @default 10.
    * @schema CronTaskSpec#maxRetainedTasks
    */
   readonly maxRetainedTasks?: number;
@@ -2700,8 +3244,9 @@ export function toJson_CronTaskSpec(obj: CronTaskSpec | undefined): Record<strin
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * What to do when a run is due while a child Task is active. Default: "Forbid".
+ * What to do when a run is due while a child Task is active. Defaults to "Forbid".
  *
+ * @default Forbid".
  * @schema CronTaskSpecConcurrencyPolicy
  */
 export enum CronTaskSpecConcurrencyPolicy {
@@ -3069,22 +3614,25 @@ export interface CronTaskSpecTaskTemplateSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -3137,8 +3685,9 @@ export interface CronTaskSpecTaskTemplateSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema CronTaskSpecTaskTemplateSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -3194,22 +3743,25 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsGitSecretRef(obj: Cro
  */
 export interface CronTaskSpecTaskTemplateSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema CronTaskSpecTaskTemplateSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema CronTaskSpecTaskTemplateSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema CronTaskSpecTaskTemplateSpecContextsGitSync#policy
    */
   readonly policy?: CronTaskSpecTaskTemplateSpecContextsGitSyncPolicy;
@@ -3232,8 +3784,9 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsGitSync(obj: CronTask
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
  *
+ * @default HotReload".
  * @schema CronTaskSpecTaskTemplateSpecContextsGitSyncPolicy
  */
 export enum CronTaskSpecTaskTemplateSpecContextsGitSyncPolicy {
@@ -3339,8 +3892,9 @@ export function toJson_KubeOpenCodeConfigProps(obj: KubeOpenCodeConfigProps | un
  */
 export interface KubeOpenCodeConfigSpec {
   /**
-   * Cluster DNS domain used in server URLs. Default: "cluster.local".
+   * Cluster DNS domain used in server URLs. Defaults to "cluster.local".
    *
+   * @default cluster.local".
    * @schema KubeOpenCodeConfigSpec#clusterDomain
    */
   readonly clusterDomain?: string;
@@ -3887,22 +4441,25 @@ export interface TaskSpecContextsGit {
   readonly repository: string;
 
   /**
-   * Branch, tag or commit SHA. Default: "HEAD".
+   * Branch, tag or commit SHA. Defaults to "HEAD".
    *
+   * @default HEAD".
    * @schema TaskSpecContextsGit#ref
    */
   readonly ref?: string;
 
   /**
-   * Clone depth: 1 is shallow, 0 is the full history. Default: 1.
+   * Clone depth: 1 is shallow, 0 is the full history. Defaults to 1.
    *
+   * @default 1.
    * @schema TaskSpecContextsGit#depth
    */
   readonly depth?: number;
 
   /**
-   * Clone submodules recursively. Default: false.
+   * Clone submodules recursively. Defaults to false.
    *
+   * @default false.
    * @schema TaskSpecContextsGit#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
@@ -3955,8 +4512,9 @@ export interface TaskSpecContextsUrl {
   readonly source: string;
 
   /**
-   * Fetch timeout (Go duration). Default: "30s".
+   * Fetch timeout (Go duration). Defaults to "30s".
    *
+   * @default 30s".
    * @schema TaskSpecContextsUrl#timeout
    */
   readonly timeout?: string;
@@ -4012,22 +4570,25 @@ export function toJson_TaskSpecContextsGitSecretRef(obj: TaskSpecContextsGitSecr
  */
 export interface TaskSpecContextsGitSync {
   /**
-   * Turns syncing on. Default: false.
+   * Turns syncing on. Defaults to false.
    *
+   * @default false.
    * @schema TaskSpecContextsGitSync#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * How often to look for a new commit (Go duration). Default: "5m".
+   * How often to look for a new commit (Go duration). Defaults to "5m".
    *
+   * @default 5m".
    * @schema TaskSpecContextsGitSync#interval
    */
   readonly interval?: string;
 
   /**
-   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+   * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
    *
+   * @default HotReload".
    * @schema TaskSpecContextsGitSync#policy
    */
   readonly policy?: TaskSpecContextsGitSyncPolicy;
@@ -4050,8 +4611,9 @@ export function toJson_TaskSpecContextsGitSync(obj: TaskSpecContextsGitSync | un
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Default: "HotReload".
+ * HotReload: a git-sync sidecar updates the checkout in place (no restart). Rollout: the controller rolls the server Deployment when the ref moves, waiting for active Tasks (at most 1 hour). Defaults to "HotReload".
  *
+ * @default HotReload".
  * @schema TaskSpecContextsGitSyncPolicy
  */
 export enum TaskSpecContextsGitSyncPolicy {

@@ -14,5 +14,7 @@ export type { KubeOpenCodeControllerProps } from './constructs/controller-instal
 export type { IAgentTemplate, IClusterConfig } from './constructs/lookup';
 export { mergeTemplate } from './constructs/merge';
 export type { SystemImages } from './pod/system';
+export { DEFAULT_RESOURCES } from './pod/resources';
+export type { ResourceSpec } from './pod/resources';
 export { ValidationError } from './validation';
 export { CaBundle, Context, Credential } from './factories';

@@ -2,7 +2,8 @@
  * Synth-time input checks. Every message names the construct (its kind and path), the field, what was wrong and what
  * is allowed, e.g. `Agent 'app/team-agent': persistence.sessions.size '2GB' is not a Kubernetes quantity (e.g. 2Gi)`.
  */
-import { Node, IConstruct } from 'constructs';
+// type-only: the controller (whose image carries no cdk8s or constructs, peers of the library) loads this module too
+import type { IConstruct } from 'constructs';
 
 export class ValidationError extends Error {
   constructor(message: string) {
@@ -30,7 +31,7 @@ export class Problems {
   }
 
   messages(): string[] {
-    return this.list.map((m) => `${this.kind} '${Node.of(this.scope).path}': ${m}`);
+    return this.list.map((m) => `${this.kind} '${this.scope.node.path}': ${m}`);
   }
 
   throwIfAny(): void {

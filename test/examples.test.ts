@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildExamples } from '../examples/main';
 import { parseYamlDocuments, validateManifest } from './util/k8s-validate';
+import { containersIn, containersWithoutResources } from './util/synth';
 
 describe('examples/', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
@@ -20,6 +21,20 @@ describe('examples/', () => {
     const docs = parseYamlDocuments(fs.readFileSync(path.join(dir, f), 'utf8'));
     expect(docs.length).toBeGreaterThan(0);
     expect(validateManifest(docs)).toEqual([]);
+  });
+
+  test.each(files)('%s: every container has requests and limits (a ResourceQuota admits it)', (f) => {
+    const docs = parseYamlDocuments(fs.readFileSync(path.join(dir, f), 'utf8')) as any[];
+    expect(containersWithoutResources(docs)).toEqual([]);
+  });
+
+  test('the resources walk finds every kind of container the examples emit, and flags one without resources', () => {
+    const docs = files.flatMap((f) => parseYamlDocuments(fs.readFileSync(path.join(dir, f), 'utf8')) as any[]);
+    const names = new Set(containersIn(docs).map(({ container }) => container.name.replace(/-[a-z0-9-]*$/, '')));
+    for (const n of ['server', 'task', 'git', 'url', 'context', 'controller', 'crontask']) expect(names).toContain(n);
+    const stripped = JSON.parse(JSON.stringify(docs));
+    delete containersIn(stripped).find(({ container }) => container.name.startsWith('git-sync'))!.container.resources;
+    expect(containersWithoutResources(stripped)).toEqual([expect.stringMatching(/^Deployment\/.*\.containers\[git-sync-/)]);
   });
 
   test('synth is byte-for-byte deterministic', () => {

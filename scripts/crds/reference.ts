@@ -18,7 +18,7 @@ function typeOf(n: Node): string {
 function rows(n: Node, prefix: string, required: string[], out: string[]): void {
   for (const [k, child] of Object.entries<Node>(n.properties ?? {})) {
     const path = `${prefix}${k}`;
-    const desc = String(child.description ?? '').replace(/ Default: .*\.$/, '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    const desc = String(child.description ?? '').replace(child.default !== undefined ? / Defaults to .*\.$/ : /$^/, '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
     const rules = (child['x-kubernetes-validations'] ?? []).map((r: Node) => ` Rule: ${r.message}.`).join('');
     out.push(`| \`${path}\` | ${typeOf(child)} | ${child.default !== undefined ? `\`${JSON.stringify(child.default)}\`` : ''} | ${required.includes(k) ? 'yes' : ''} | ${desc}${rules} |`);
     const items = child.type === 'array' ? child.items : child;

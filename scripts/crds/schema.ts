@@ -185,6 +185,9 @@ const proxy = obj('HTTP(S) proxy for every container; .svc and .cluster.local ar
   noProxy: str('Comma-separated hosts, domains and CIDRs that bypass the proxy.'),
 });
 
+const systemContainer = (which: string): Schema =>
+  obj(`Settings of ${which}`, { resources: native('Its resources (core/v1 ResourceRequirements); replaces systemContainers.resources.') });
+
 const podSpec = obj('Pod-level settings for every pod generated for the agent.', {
   labels: stringMap('Extra labels on the pods (for NetworkPolicy, monitoring, …).'),
   annotations: stringMap('Extra annotations on the pods.'),
@@ -194,7 +197,22 @@ const podSpec = obj('Pod-level settings for every pod generated for the agent.',
     tolerations: nativeList('Tolerations (core/v1 Toleration).'),
     affinity: native('Affinity (core/v1 Affinity).'),
   }),
-  resources: native('Resources of the main container (core/v1 ResourceRequirements).'),
+  resources: native(
+    'Resources of the main container (core/v1 ResourceRequirements); replaces the default (requests cpu 100m, memory 512Mi; limits cpu 2, memory 4Gi).',
+  ),
+  systemContainers: obj('The containers the library adds around the main one.', {
+    resources: native(
+      'Resources of every init container and sidecar (core/v1 ResourceRequirements) unless its own entry sets them; replaces the default (requests cpu 50m, memory 64Mi; limits cpu 500m, memory 512Mi).',
+    ),
+    openCodeInit: systemContainer('opencode-init (copies the opencode binary from agentImage).'),
+    contextInit: systemContainer('context-init (writes context.md and the mounted context files).'),
+    gitInit: systemContainer('git-init-* (Git contexts and skills checkouts, and the one-time sync of HotReload contexts).'),
+    gitSync: systemContainer('git-sync-* (the HotReload sidecar).'),
+    urlFetch: systemContainer('url-fetch-* (URL contexts).'),
+    attach: obj('The container of the Agent\'s Task pods (opencode run --attach).', {
+      resources: native('Its resources; replaces the default (requests cpu 50m, memory 128Mi; limits cpu 500m, memory 1Gi).'),
+    }),
+  }),
   securityContext: native(
     'Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).',
   ),
@@ -223,7 +241,7 @@ const skillSource = obj(
 );
 
 const serverAuth = obj(
-  'HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD). On by default: the server is otherwise unsecured.',
+  'HTTP Basic auth on the OpenCode server (OPENCODE_SERVER_PASSWORD): the server is otherwise unsecured. Defaults to enabled, with the password in the Secret {agent}-server-auth (created by the controller when missing).',
   {
     enabled: bool('Require the password on every request.', { default: true }),
     secretRef: obj(
@@ -349,7 +367,11 @@ const agentStatus = obj('Observed state, written by the controller.', {
     'Last synced commit per Git context with sync enabled.',
     obj('A synced context.', { name: str('Context name.'), commitHash: str('Commit.'), lastSynced: time('When.') }, { required: ['name'] }),
   ),
-  conditions,
+  conditions: {
+    ...conditions,
+    description:
+      'Conditions: ServerReady, ServerHealthy, Suspended, GitSyncPending, StandbyConfigWarning (IdleTimeoutTooShort), and ConnectionActive: True while a client is attached, i.e. its heartbeat annotation kubeopencode.io/last-connection-active is fresher than the staleness window (2m), during which standby never suspends the Agent.',
+  },
 });
 
 const taskStatus = obj('Observed state, written by the controller.', {
@@ -397,6 +419,7 @@ export const KINDS: Kind[] = [
       { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="ServerReady")].reason' },
       { name: 'URL', type: 'string', jsonPath: '.status.url', priority: 1 },
       { name: 'Template', type: 'string', jsonPath: '.spec.templateRef.name', priority: 1 },
+      { name: 'Attached', type: 'string', jsonPath: '.status.conditions[?(@.type=="ConnectionActive")].status', priority: 1 },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
   },
@@ -493,14 +516,17 @@ export const KINDS: Kind[] = [
   },
 ];
 
-/** Appends "Default: x." to every description whose node has a default, so kubectl explain and the API docs say it. */
+/**
+ * Appends "Defaults to x." to every description whose node has a default, so kubectl explain and the API docs say it
+ * (and `cdk8s import` turns that sentence into an `@default` tag on the generated props).
+ */
 function documentDefaults(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(documentDefaults);
   if (!node || typeof node !== 'object') return node;
   const out: Schema = {};
   for (const [k, v] of Object.entries(node)) out[k] = k === 'default' || k === 'enum' ? v : documentDefaults(v);
   if ('default' in out && typeof out.description === 'string') {
-    out.description = `${out.description} Default: ${JSON.stringify(out.default)}.`;
+    out.description = `${out.description} Defaults to ${JSON.stringify(out.default)}.`;
   }
   return out;
 }

@@ -1,3 +1,5 @@
+import { PACKAGE_VERSION } from '../version';
+
 /**
  * Every name, label, annotation, env var, path and default of the kubeopencode.io API in one place, used by the
  * constructs and the controller alike. Values come from the KubeOpenCode feature guide unless a comment says otherwise.
@@ -31,6 +33,19 @@ export const ANNOTATIONS = {
   gitHashPrefix: 'kubeopencode.io/git-hash-',
   /** On the server Deployment: the Git contexts with policy Rollout (JSON), for the controller. */
   gitRollout: 'kubeopencode.io/git-rollout',
+  /**
+   * On the Agent: when an attached client (`kubeoc agent attach`) last said it is connected, RFC 3339. Standby never
+   * suspends an Agent whose heartbeat is fresher than {@link CONNECTION_HEARTBEAT}.stalenessMs.
+   */
+  lastConnectionActive: 'kubeopencode.io/last-connection-active',
+} as const;
+
+/** The connection heartbeat (upstream's ConnectionHeartbeatInterval and ConnectionHeartbeatStaleness). */
+export const CONNECTION_HEARTBEAT = {
+  /** How often an attached client writes the annotation. */
+  intervalMs: 60_000,
+  /** How long after its last write a heartbeat still counts as a live connection. */
+  stalenessMs: 120_000,
 } as const;
 
 /** Environment variables. */
@@ -72,6 +87,8 @@ export const PATHS = {
   /** Where user ConfigMap and URL contexts bound for context.md are staged. */
   contextSourcesDir: '/kubeopencode/contexts',
   gitCredentialsDir: '/kubeopencode/git-credentials',
+  /** The init and sidecar scripts, from the pod's generated ConfigMap (a sibling of the other read-only mounts). */
+  scriptsDir: '/kubeopencode/scripts',
   tmp: '/tmp',
 } as const;
 
@@ -120,8 +137,8 @@ export const UPSTREAM_OPENCODE_VERSION = '1.15.13';
  * - `attach` (attachImage): opencode at /usr/local/bin/opencode (on PATH), a shell, USER 1000:0.
  */
 export const IMAGES = {
-  /** The controller and CronTask jobs; built from the Dockerfile at the package root. */
-  controller: 'ghcr.io/cdk8s-kubeopencode/controller:0.1.0',
+  /** The controller and CronTask jobs; built from the Dockerfile at the package root, tagged with this package's version. */
+  controller: `ghcr.io/cdk8s-kubeopencode/controller:${PACKAGE_VERSION}`,
   agent: `ghcr.io/kubeopencode/kubeopencode-agent-opencode:${UPSTREAM_RELEASE}`,
   executor: `ghcr.io/kubeopencode/kubeopencode-agent-devbox:${UPSTREAM_RELEASE}`,
   attach: `ghcr.io/kubeopencode/kubeopencode-agent-attach:${UPSTREAM_RELEASE}`,
@@ -153,6 +170,10 @@ export const CONDITIONS = {
   serverHealthy: 'ServerHealthy',
   suspended: 'Suspended',
   gitSyncPending: 'GitSyncPending',
+  /** Agent: idleTimeout is shorter than the heartbeat staleness window (reason IdleTimeoutTooShort). */
+  standbyConfigWarning: 'StandbyConfigWarning',
+  /** Agent: a client is attached (its heartbeat is fresh). Ours: upstream keeps this in the annotation only. */
+  connectionActive: 'ConnectionActive',
   queued: 'Queued',
   stopped: 'Stopped',
   ready: 'Ready',
@@ -167,6 +188,9 @@ export const REASONS = {
   standby: 'Standby',
   active: 'Active',
   timeout: 'Timeout',
+  idleTimeoutTooShort: 'IdleTimeoutTooShort',
+  heartbeatFresh: 'HeartbeatFresh',
+  heartbeatStale: 'HeartbeatStale',
 } as const;
 
 export type TaskPhase = 'Pending' | 'Queued' | 'Running' | 'Completed' | 'Failed';

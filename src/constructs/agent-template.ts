@@ -11,7 +11,8 @@ import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
 import { EnvironmentConstruct } from './environment-construct';
-import { IAgentTemplate, clusterProxy, markTemplate } from './lookup';
+import { scriptsConfigMap } from '../pod/scripts-configmap';
+import { IAgentTemplate, IClusterConfig, clusterConfigFor, markTemplate } from './lookup';
 
 /** Props of an AgentTemplate: the fields of the guide's AgentTemplate `spec`, plus metadata and `systemImages`. */
 export interface AgentTemplateProps extends AgentTemplateSpec {
@@ -25,6 +26,12 @@ export interface AgentTemplateProps extends AgentTemplateSpec {
    * @default - pinned alpine/git and curlimages/curl
    */
   readonly systemImages?: SystemImages;
+  /**
+   * The KubeOpenCodeConfig whose proxy (for a template without its own) applies at synth.
+   * @default - the nearest KubeOpenCodeConfig up the construct tree (this construct's scope, its chart, or above); none
+   * when no such scope has one. A config in another chart never applies.
+   */
+  readonly clusterConfig?: IClusterConfig;
 }
 
 /**
@@ -42,6 +49,10 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
    * that leaves them to its Agents cannot run Tasks of its own).
    */
   public readonly taskPodTemplate?: k8s.KubePodTemplate;
+  /** The ConfigMap `{name}-template-context` of generated files (opencode.json, contexts), with the PodTemplate. */
+  public readonly configMap?: k8s.KubeConfigMap;
+  /** The ConfigMap of init-container scripts its Task pods mount (one per chart and namespace), with the PodTemplate. */
+  public readonly scriptsConfigMap?: k8s.KubeConfigMap;
 
   private readonly props: AgentTemplateProps;
   private built?: ReturnType<AgentTemplate['build']>;
@@ -70,7 +81,8 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
       spec: Lazy.any({ produce: () => this.environment() }) as any,
     });
     if (props.workspaceDir && props.serviceAccountName) {
-      new k8s.KubeConfigMap(this, 'Context', {
+      this.scriptsConfigMap = scriptsConfigMap(this, this.namespace);
+      this.configMap = new k8s.KubeConfigMap(this, 'Context', {
         metadata: { name: NAMES.templateConfigMap(this.name), namespace: this.namespace, labels },
         data: Lazy.any({ produce: () => this.resolve().generated }) as any,
       });
@@ -104,13 +116,14 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
 
   private build() {
     const own = this.environment();
-    const env: Environment = own.proxy ? own : { ...own, proxy: clusterProxy(this) };
+    const env: Environment = own.proxy ? own : { ...own, proxy: clusterConfigFor(this, this.props.clusterConfig)?.clusterProxy };
     const pod = buildAgentPod(
       {
         environment: env,
         opencodeConfig: env.config ? JSON.parse(env.config) : undefined,
         systemImages: this.props.systemImages,
         generatedConfigMap: NAMES.templateConfigMap(this.name),
+        scriptsConfigMap: this.scriptsConfigMap!.name,
         runtimeText: () => runtimeContextText({
           kind: 'AgentTemplate',
           name: this.name,

@@ -22,13 +22,15 @@ import { buildAgentPod, podLevelSettings } from '../pod/pod-builder';
 import { proxyEnv } from '../pod/proxy';
 import { caBundleWiring } from '../pod/ca-bundle';
 import { runtimeContextText } from '../pod/runtime-context';
+import { attachResources } from '../pod/resources';
+import { scriptsConfigMap } from '../pod/scripts-configmap';
 import { containerSecurityContext } from '../pod/security';
 import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, kubeletLiteral, tmpMount } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';
 import { EnvironmentConstruct } from './environment-construct';
-import { IAgentTemplate, clusterDomain, clusterProxy, findTemplate, templateNames } from './lookup';
+import { IAgentTemplate, IClusterConfig, clusterConfigFor, findTemplate, templateNames } from './lookup';
 import { mergeTemplate } from './merge';
 
 /**
@@ -50,10 +52,12 @@ export interface AgentProps extends Omit<AgentSpec, 'templateRef' | 'workspaceDi
   readonly templateRef?: { readonly name: string } | IAgentTemplate;
   /**
    * Absolute path of the workspace. Required unless the template sets it.
+   * @default - the template's workspaceDir
    */
   readonly workspaceDir?: string;
   /**
    * ServiceAccount of the server and task pods. Required unless the template sets it.
+   * @default - the template's serviceAccountName
    */
   readonly serviceAccountName?: string;
   /**
@@ -66,6 +70,12 @@ export interface AgentProps extends Omit<AgentSpec, 'templateRef' | 'workspaceDi
    * @default - enabled, controller in namespace kubeopencode-system
    */
   readonly networkPolicy?: AgentNetworkPolicy;
+  /**
+   * The KubeOpenCodeConfig whose proxy (for an Agent without its own) and clusterDomain (the server URL) applies at synth.
+   * @default - the nearest KubeOpenCodeConfig up the construct tree (this construct's scope, its chart, or above); none
+   * when no such scope has one. A config in another chart never applies.
+   */
+  readonly clusterConfig?: IClusterConfig;
 }
 
 /** Who may reach an Agent's OpenCode server. */
@@ -98,6 +108,16 @@ export class Agent extends EnvironmentConstruct {
   public readonly service: k8s.KubeService;
   /** The PodTemplate of the Agent's Task pods (opencode run --attach). */
   public readonly taskPodTemplate: k8s.KubePodTemplate;
+  /** The ConfigMap `{name}-server-context` of generated files (opencode.json, Text and Runtime contexts). */
+  public readonly configMap: k8s.KubeConfigMap;
+  /** The PVC `{name}-server-sessions`, when persistence.sessions is set. */
+  public readonly sessionsPvc?: k8s.KubePersistentVolumeClaim;
+  /** The PVC `{name}-server-workspace`, when persistence.workspace is set. */
+  public readonly workspacePvc?: k8s.KubePersistentVolumeClaim;
+  /** The NetworkPolicy in front of the server, unless networkPolicy.enabled is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The ConfigMap of init and sidecar scripts: one per chart and namespace, shared by its Agents and templates. */
+  public readonly scriptsConfigMap: k8s.KubeConfigMap;
 
   private readonly props: AgentProps;
   private built?: ReturnType<Agent['build']>;
@@ -134,7 +154,8 @@ export class Agent extends EnvironmentConstruct {
       spec: Lazy.any({ produce: () => this.resourceSpec() }) as any,
     });
 
-    new k8s.KubeConfigMap(this, 'Context', {
+    this.scriptsConfigMap = scriptsConfigMap(this, this.namespace);
+    this.configMap = new k8s.KubeConfigMap(this, 'Context', {
       metadata: metadata(NAMES.contextConfigMap(this.name)),
       data: Lazy.any({ produce: () => this.resolve().pod.generated }) as any,
     });
@@ -142,7 +163,7 @@ export class Agent extends EnvironmentConstruct {
     for (const which of AGENT_ONLY_QUANTITY_FIELDS) {
       const p = props.persistence?.[which];
       if (!p) continue;
-      new k8s.KubePersistentVolumeClaim(this, which === 'sessions' ? 'Sessions' : 'Workspace', {
+      const pvc = new k8s.KubePersistentVolumeClaim(this, which === 'sessions' ? 'Sessions' : 'Workspace', {
         metadata: metadata(which === 'sessions' ? NAMES.sessionsPvc(this.name) : NAMES.workspacePvc(this.name)),
         spec: {
           accessModes: ['ReadWriteOnce'],
@@ -154,6 +175,8 @@ export class Agent extends EnvironmentConstruct {
           },
         },
       });
+      if (which === 'sessions') this.sessionsPvc = pvc;
+      else this.workspacePvc = pvc;
     }
 
     this.deployment = new k8s.KubeDeployment(this, 'Server', {
@@ -175,7 +198,7 @@ export class Agent extends EnvironmentConstruct {
 
     if (props.networkPolicy?.enabled ?? true) {
       const np = props.networkPolicy;
-      new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
         metadata: metadata(NAMES.serverDeployment(this.name)),
         spec: {
           podSelector: { matchLabels: this.selector('server') },
@@ -209,7 +232,7 @@ export class Agent extends EnvironmentConstruct {
   /** In-cluster URL of the server: http://{name}.{namespace}.svc.cluster.local:{port} (or http://{name}:{port}). */
   public get url(): string {
     return this.namespace
-      ? NAMES.serverUrl(this.name, this.namespace, this.port, clusterDomain(this) ?? DEFAULTS.clusterDomain)
+      ? NAMES.serverUrl(this.name, this.namespace, this.port, clusterConfigFor(this, this.props.clusterConfig)?.clusterDomain ?? DEFAULTS.clusterDomain)
       : `http://${this.name}:${this.port}`;
   }
 
@@ -234,7 +257,7 @@ export class Agent extends EnvironmentConstruct {
     const own = this.ownEnvironment();
     const t = this.template();
     const merged = t ? mergeTemplate(t.environment(), own) : own;
-    return merged.proxy ? merged : { ...merged, proxy: clusterProxy(this) };
+    return merged.proxy ? merged : { ...merged, proxy: clusterConfigFor(this, this.props.clusterConfig)?.clusterProxy };
   }
 
   private validateResolved(): string[] {
@@ -328,6 +351,7 @@ export class Agent extends EnvironmentConstruct {
         opencodeConfig: parseConfigQuietly(env.config),
         systemImages: this.props.systemImages,
         generatedConfigMap: NAMES.contextConfigMap(this.name),
+        scriptsConfigMap: this.scriptsConfigMap.name,
         runtimeText: () => runtimeContextText({
           kind: 'Agent',
           name: this.name,
@@ -402,6 +426,7 @@ export class Agent extends EnvironmentConstruct {
             ...(ca ? [ca.env, { name: 'NODE_EXTRA_CA_CERTS', value: PATHS.customCaCert }] : []),
           ],
           volumeMounts: [tmpMount, ...(ca ? [ca.mount] : [])],
+          resources: attachResources(env.podSpec),
           securityContext,
         }],
         volumes: [{ name: TMP_VOLUME, emptyDir: {} }, ...(ca ? [ca.volume] : [])],

@@ -4,15 +4,17 @@ import * as gen from '../../imports/kubeopencode.io';
 import { KubeOpenCodeConfigSpec, Proxy } from '../api';
 import { Problems } from '../validation';
 import { clusterScoped } from './cluster-scoped';
-import { IClusterConfig, markClusterConfig } from './lookup';
+import { IClusterConfig, isClusterConfig, markClusterConfig } from './lookup';
 
 /** Props of the cluster-wide KubeOpenCodeConfig: the guide's `spec`. Its name is always `cluster`. */
 export interface KubeOpenCodeConfigProps extends KubeOpenCodeConfigSpec {}
 
 /**
- * The cluster-scoped singleton KubeOpenCodeConfig `cluster`. Its proxy is applied at synth to every Agent and
- * AgentTemplate in the same app that has no proxy of its own (an Agent's own proxy wins); its cleanup policy is applied
- * by the controller.
+ * The cluster-scoped singleton KubeOpenCodeConfig `cluster`. At synth it applies to the Agents, AgentTemplates and
+ * CronTasks below its scope (normally its chart; an Agent in another chart never sees it): its proxy to those without
+ * a proxy of their own, its clusterDomain to server URLs, its systemImage to CronTask jobs. A construct can also name
+ * one with its `clusterConfig` prop. Two configs in one scope fail the synth. In the cluster there is only one object
+ * named `cluster`: its cleanup policy (and its proxy, for the controller's Git checks) are the controller's.
  */
 export class KubeOpenCodeConfig extends Construct implements IClusterConfig {
   public readonly resource: ApiObject;
@@ -38,9 +40,22 @@ export class KubeOpenCodeConfig extends Construct implements IClusterConfig {
     this.clusterDomain = props.clusterDomain;
     this.systemImage = props.systemImage?.image;
     markClusterConfig(this);
+    this.node.addValidation({ validate: () => this.validateOnePerScope() });
     this.resource = clusterScoped(new gen.KubeOpenCodeConfig(this, 'Resource', {
       metadata: { name: 'cluster' },
       spec: props as unknown as gen.KubeOpenCodeConfigSpec,
     }));
+  }
+
+  /** Which config applies is decided by scope, so a scope may hold only one. */
+  private validateOnePerScope(): string[] {
+    const scope = this.node.scope;
+    if (!scope) return [];
+    const others = scope.node.children.filter((c) => c !== this && isClusterConfig(c));
+    if (others.length === 0) return [];
+    const problems = new Problems('KubeOpenCodeConfig', this);
+    problems.add('scope', `'${others.map((o) => o.node.path).join("', '")}' is another KubeOpenCodeConfig in the same scope ` +
+      `'${scope.node.path}'; a scope holds at most one (put each in its own chart, or pass one with clusterConfig)`);
+    return problems.messages();
   }
 }

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
 import { API_GROUP, IMAGES, LABELS, MANAGED_BY } from '../api';
 import { packageRoot } from '../assets';
+import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
 import { Problems, isDnsLabel } from '../validation';
 import { clusterScoped } from './cluster-scoped';
@@ -40,6 +41,11 @@ export interface KubeOpenCodeControllerProps {
   readonly podStartGraceSeconds?: number;
   /** Log level (pino). @default info */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Requests and limits of the controller container (replaces the default as a whole).
+   * @default - requests cpu 50m, memory 128Mi; limits cpu 1, memory 512Mi
+   */
+  readonly resources?: ResourceSpec;
 }
 
 const NAME = 'kubeopencode-controller';
@@ -53,7 +59,22 @@ const HEALTH_PORT = 8081;
  */
 export class KubeOpenCodeController extends Construct {
   public readonly namespace: string;
+  /** The controller Deployment. */
   public readonly deployment: k8s.KubeDeployment;
+  /** The Namespace, unless createNamespace is false. */
+  public readonly namespaceResource?: k8s.KubeNamespace;
+  /** The five CustomResourceDefinitions, unless installCrds is false (empty then). */
+  public readonly crds: ApiObject[];
+  /** The controller's ServiceAccount. */
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The controller's least-privilege ClusterRole and its binding. */
+  public readonly clusterRole: k8s.KubeClusterRole;
+  public readonly clusterRoleBinding: k8s.KubeClusterRoleBinding;
+  /** The Role (and binding) for its own leader-election Lease only. */
+  public readonly leaderElectionRole: k8s.KubeRole;
+  public readonly leaderElectionRoleBinding: k8s.KubeRoleBinding;
+  /** The Service in front of /metrics. */
+  public readonly metricsService: k8s.KubeService;
 
   constructor(scope: Construct, id: string, props: KubeOpenCodeControllerProps = {}) {
     super(scope, id);
@@ -69,29 +90,31 @@ export class KubeOpenCodeController extends Construct {
     const meta = (name: string) => ({ name, namespace: ns, labels });
 
     if (props.createNamespace ?? true) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: ns, labels } }));
+      this.namespaceResource = clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: ns, labels } }));
     }
     if (props.installCrds ?? true) {
-      for (const crd of loadCrds()) clusterScoped(new ApiObject(this, `Crd-${crd.spec.names.kind}`, crd));
+      this.crds = loadCrds().map((crd) => clusterScoped(new ApiObject(this, `Crd-${crd.spec.names.kind}`, crd)));
+    } else {
+      this.crds = [];
     }
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(NAME) });
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(NAME) });
 
-    clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: NAME, labels }, rules: controllerRules() }));
-    clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+    this.clusterRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: NAME, labels }, rules: controllerRules() }));
+    this.clusterRoleBinding = clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: NAME, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
       subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
     }));
     // leader election: only its own Lease, in its own namespace
-    new k8s.KubeRole(this, 'LeaderElectionRole', {
+    this.leaderElectionRole = new k8s.KubeRole(this, 'LeaderElectionRole', {
       metadata: meta(`${NAME}-leader-election`),
       rules: [
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [NAME], verbs: ['get', 'update', 'patch'] },
       ],
     });
-    new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
+    this.leaderElectionRoleBinding = new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
       metadata: meta(`${NAME}-leader-election`),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-leader-election` },
       subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
@@ -127,10 +150,7 @@ export class KubeOpenCodeController extends Construct {
               ],
               livenessProbe: { ...httpGet('/healthz', HEALTH_PORT), periodSeconds: 20, failureThreshold: 3 },
               readinessProbe: { ...httpGet('/readyz', HEALTH_PORT), periodSeconds: 10, failureThreshold: 3 },
-              resources: {
-                requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
-                limits: { memory: k8s.Quantity.fromString('512Mi') },
-              },
+              resources: resourcesOr(props.resources, DEFAULT_RESOURCES.controller),
               securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
               // git ls-remote (Rollout contexts) writes a credentials file and a CA bundle here
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
@@ -140,7 +160,7 @@ export class KubeOpenCodeController extends Construct {
         },
       },
     });
-    new k8s.KubeService(this, 'MetricsService', {
+    this.metricsService = new k8s.KubeService(this, 'MetricsService', {
       metadata: meta(`${NAME}-metrics`),
       spec: { selector, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }] },
     });

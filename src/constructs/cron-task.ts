@@ -4,9 +4,10 @@ import { Construct } from 'constructs';
 import { CronExpressionParser } from 'cron-parser';
 import * as gen from '../../imports/kubeopencode.io';
 import { API_GROUP, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
+import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
 import { Problems, describe, isDnsLabel } from '../validation';
-import { clusterSystemImage } from './lookup';
+import { IClusterConfig, clusterConfigFor } from './lookup';
 import { TaskProps, taskSpecJson, validateTaskSpec } from './task';
 
 /** Props of a CronTask: the guide's CronTask `spec`, plus metadata and the image of the job that creates Tasks. */
@@ -18,14 +19,26 @@ export interface CronTaskProps extends Omit<CronTaskSpec, 'taskTemplate'> {
   readonly metadata?: ApiObjectMetadata;
   /** The Task to create: optional labels/annotations and the Task spec (refs may be constructs). */
   readonly taskTemplate: {
+    /** Labels and annotations of each Task. @default - none */
     readonly metadata?: { readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
     readonly spec: Omit<TaskProps, 'metadata'>;
   };
   /**
    * Image of the CronJob's job: the controller image, whose `crontask-fire` command creates one Task.
-   * @default - the app's KubeOpenCodeConfig systemImage.image, else ghcr.io/cdk8s-kubeopencode/controller (pinned)
+   * @default - the KubeOpenCodeConfig's systemImage.image (see clusterConfig), else ghcr.io/cdk8s-kubeopencode/controller (pinned)
    */
   readonly controllerImage?: string;
+  /**
+   * The KubeOpenCodeConfig whose systemImage.image is the job's image when controllerImage is not set.
+   * @default - the nearest KubeOpenCodeConfig up the construct tree (this construct's scope, its chart, or above); none
+   * when no such scope has one. A config in another chart never applies.
+   */
+  readonly clusterConfig?: IClusterConfig;
+  /**
+   * Requests and limits of the CronJob's job container (replaces the default as a whole).
+   * @default - requests cpu 10m, memory 64Mi; limits cpu 200m, memory 256Mi
+   */
+  readonly jobResources?: ResourceSpec;
 }
 
 const POLICIES = ['Allow', 'Forbid', 'Replace'];
@@ -67,7 +80,12 @@ export class CronTask extends Construct {
   public readonly name: string;
   public readonly namespace?: string;
   public readonly resource: ApiObject;
+  /** The Kubernetes CronJob whose job creates the Tasks. */
   public readonly cronJob: k8s.KubeCronJob;
+  /** The job's ServiceAccount, and the Role (with its binding) that lets it create and stop this CronTask's Tasks. */
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly role: k8s.KubeRole;
+  public readonly roleBinding: k8s.KubeRoleBinding;
 
   constructor(scope: Construct, id: string, props: CronTaskProps) {
     super(scope, id);
@@ -117,8 +135,8 @@ export class CronTask extends Construct {
     });
 
     const sa = NAMES.cronTaskServiceAccount(this.name);
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(sa), automountServiceAccountToken: true });
-    new k8s.KubeRole(this, 'Role', {
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(sa), automountServiceAccountToken: true });
+    this.role = new k8s.KubeRole(this, 'Role', {
       metadata: meta(sa),
       rules: [
         // Forbid and maxRetainedTasks count the children; Replace stops the active one with the stop annotation
@@ -126,7 +144,7 @@ export class CronTask extends Construct {
         { apiGroups: [API_GROUP], resources: ['crontasks'], resourceNames: [this.name], verbs: ['get'] },
       ],
     });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+    this.roleBinding = new k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: meta(sa),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: this.namespace }],
@@ -157,16 +175,13 @@ export class CronTask extends Construct {
                 securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
                 containers: [{
                   name: 'crontask-fire',
-                  image: props.controllerImage ?? (Lazy.any({ produce: () => clusterSystemImage(this) ?? IMAGES.controller }) as any),
+                  image: props.controllerImage ?? (Lazy.any({ produce: () => clusterConfigFor(this, props.clusterConfig)?.systemImage ?? IMAGES.controller }) as any),
                   command: ['kubeopencode-controller', 'crontask-fire'],
                   env: [
                     { name: 'CRONTASK_NAME', value: this.name },
                     { name: 'CRONTASK_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   ],
-                  resources: {
-                    requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('64Mi') },
-                    limits: { memory: k8s.Quantity.fromString('256Mi') },
-                  },
+                  resources: resourcesOr(props.jobResources, DEFAULT_RESOURCES.cronTaskJob),
                   securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
                 }],
               },

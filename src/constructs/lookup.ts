@@ -11,10 +11,13 @@ export interface IAgentTemplate extends IConstruct {
   environment(): Environment;
 }
 
-/** What an Agent needs from a KubeOpenCodeConfig at synth: the cluster-wide proxy. */
+/** What an Agent, AgentTemplate or CronTask needs from a KubeOpenCodeConfig at synth. */
 export interface IClusterConfig extends IConstruct {
+  /** spec.proxy: the proxy of constructs without their own. @default - no proxy */
   readonly clusterProxy?: Proxy;
+  /** spec.clusterDomain: the DNS domain of server URLs. @default cluster.local */
   readonly clusterDomain?: string;
+  /** spec.systemImage.image: the image of CronTask jobs. @default - the pinned controller image */
   readonly systemImage?: string;
 }
 
@@ -33,7 +36,8 @@ export function markClusterConfig(c: IClusterConfig): void {
 
 interface AppIndex {
   templates: Map<string, IAgentTemplate[]>;
-  configs: IClusterConfig[];
+  /** KubeOpenCodeConfigs by the scope they were created in (normally their chart). */
+  configs: Map<IConstruct, IClusterConfig[]>;
 }
 
 /**
@@ -46,15 +50,17 @@ function indexOf(scope: IConstruct): AppIndex {
   const root = scope.node.root;
   let idx = indexes.get(root);
   if (!idx) {
-    idx = { templates: new Map(), configs: [] };
+    idx = { templates: new Map(), configs: new Map() };
     for (const c of root.node.findAll()) {
       if ((c as any)[TEMPLATE]) {
         const t = c as IAgentTemplate;
         const list = idx.templates.get(t.name) ?? [];
         list.push(t);
         idx.templates.set(t.name, list);
-      } else if ((c as any)[CLUSTER_CONFIG]) {
-        idx.configs.push(c as IClusterConfig);
+      } else if ((c as any)[CLUSTER_CONFIG] && c.node.scope) {
+        const list = idx.configs.get(c.node.scope) ?? [];
+        list.push(c as IClusterConfig);
+        idx.configs.set(c.node.scope, list);
       }
     }
     indexes.set(root, idx);
@@ -76,17 +82,22 @@ export function templateNames(scope: IConstruct): string[] {
   return [...indexOf(scope).templates.keys()].sort();
 }
 
-/** The cluster DNS domain from the app's KubeOpenCodeConfig (server URLs), if it sets one. */
-export function clusterDomain(scope: IConstruct): string | undefined {
-  return indexOf(scope).configs.find((c) => c.clusterDomain)?.clusterDomain;
+export function isClusterConfig(c: IConstruct): c is IClusterConfig {
+  return Boolean((c as any)[CLUSTER_CONFIG]);
 }
 
-/** The controller image from the app's KubeOpenCodeConfig (CronTask jobs), if it sets one. */
-export function clusterSystemImage(scope: IConstruct): string | undefined {
-  return indexOf(scope).configs.find((c) => c.systemImage)?.systemImage;
-}
-
-/** The cluster proxy of the app's KubeOpenCodeConfig, if it has one. */
-export function clusterProxy(scope: IConstruct): Proxy | undefined {
-  return indexOf(scope).configs.find((c) => c.clusterProxy)?.clusterProxy;
+/**
+ * The KubeOpenCodeConfig that applies to `scope` at synth: `explicit` when given, else the nearest one up the construct
+ * tree (created in the construct's own scope, its chart, or a scope above). A config in another chart never applies,
+ * so two charts of one app (prod, staging) each get their own. Two configs in one scope are a synth error (see
+ * KubeOpenCodeConfig); here the first one wins so that error is the one the user sees.
+ */
+export function clusterConfigFor(scope: IConstruct, explicit?: IClusterConfig): IClusterConfig | undefined {
+  if (explicit) return explicit;
+  const configs = indexOf(scope).configs;
+  for (let s: IConstruct | undefined = scope.node.scope; s; s = s.node.scope) {
+    const here = configs.get(s);
+    if (here?.length) return here[0];
+  }
+  return undefined;
 }

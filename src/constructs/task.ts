@@ -15,9 +15,15 @@ export interface TaskProps extends Omit<TaskSpec, 'agentRef' | 'templateRef'> {
    * @default - name: the construct id; namespace: the chart's
    */
   readonly metadata?: ApiObjectMetadata;
-  /** The Agent to attach to (its name or the Agent construct). Exactly one of agentRef and templateRef. */
+  /**
+   * The Agent to attach to (its name or the Agent construct). Exactly one of agentRef and templateRef.
+   * @default - none: templateRef is set
+   */
   readonly agentRef?: NameRef;
-  /** The AgentTemplate to run an ephemeral pod from (its name or the construct). */
+  /**
+   * The AgentTemplate to run an ephemeral pod from (its name or the construct).
+   * @default - none: agentRef is set
+   */
   readonly templateRef?: NameRef;
 }
 

@@ -1,33 +1,74 @@
 /**
- * kubeopencode-controller: `run` (the controller), `crontask-fire` (what a CronTask's CronJob runs), `version`.
+ * kubeopencode-controller: `run` (the controller), `crontask-fire` (what a CronTask's CronJob runs), `version`, `help`.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { packageRoot } from '../assets';
-import { Controller } from './controller';
-import { decideCronTask } from './decide';
-import { WriteExecutor } from './kube/executor';
-import { Rest, isConflict, paths } from './kube/rest';
-import { toCronTaskView, toTaskView } from './kube/views';
-import { createLogger } from './log';
+import { parseArgs } from 'node:util';
 import { LABELS } from '../api';
+import { PACKAGE_VERSION } from '../version';
+import type { Logger } from './log';
+import { ENV_VARS, UsageError, loadKubeConfig, logLevel, runSettings } from './settings';
 
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
+// The controller's modules (the Kubernetes client, pino, prom-client) load only for the commands that use them, so
+// `--help`, `version` and a bad setting answer at once.
+const controllerModules = async () => ({
+  ...(await import('./controller')),
+  ...(await import('./decide')),
+  ...(await import('./kube/executor')),
+  ...(await import('./kube/rest')),
+  ...(await import('./kube/views')),
+  ...(await import('./log')),
+});
+
+const BIN = 'kubeopencode-controller';
+
+const COMMANDS: Array<[string, string]> = [
+  ['run', 'the controller (the default): Tasks, admission, suspend/standby, Git rollouts, CronTasks, cleanup, status'],
+  ['crontask-fire', "what a CronTask's CronJob runs: creates the Task due now for CRONTASK_NAMESPACE/CRONTASK_NAME"],
+  ['version', "prints this package's version (also the default controller image tag)"],
+  ['help', 'prints this text'],
+];
+
+/** The --help text: commands, flags and every environment variable with its default. */
+export function helpText(): string {
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const lines = [
+    `${BIN} ${PACKAGE_VERSION}: the runtime controller of cdk8s-kubeopencode`,
+    '',
+    `Usage: ${BIN} [command] [flags]`,
+    '',
+    'Commands:',
+    ...COMMANDS.map(([c, d]) => `  ${pad(c, 15)}${d}`),
+    '',
+    'Flags:',
+    `  ${pad('-h, --help', 15)}prints this text`,
+    `  ${pad('-v, --version', 15)}prints the version`,
+    '',
+    'Environment (unset or empty means the default):',
+  ];
+  for (const v of ENV_VARS) {
+    lines.push(`  ${v.name}`, `      ${v.description}`, `      default: ${v.default}; read by: ${v.commands.join(', ')}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function kubeConfig() {
+  return loadKubeConfig(process.env);
 }
 
 export async function run(): Promise<void> {
-  const log = createLogger();
+  const settings = runSettings(process.env);
+  const kc = kubeConfig();
+  const { Controller, createLogger } = await controllerModules();
+  const log = createLogger(settings.logLevel);
+  log.info({ version: PACKAGE_VERSION, cluster: kc.getCurrentCluster()?.server }, 'starting');
   const controller = new Controller({
-    kubeConfig: kubeConfig(),
+    kubeConfig: kc,
     log,
-    podStartGraceSeconds: Number(process.env.POD_START_GRACE_SECONDS ?? 300),
-    healthPort: Number(process.env.HEALTH_PORT ?? 8081),
-    metricsPort: process.env.METRICS_PORT !== undefined ? Number(process.env.METRICS_PORT) : undefined,
-    leaderElection: process.env.LEADER_ELECTION !== 'false',
+    namespace: settings.namespace,
+    identity: settings.identity,
+    podStartGraceSeconds: settings.podStartGraceSeconds,
+    healthPort: settings.healthPort,
+    metricsPort: settings.metricsPort,
+    leaderElection: settings.leaderElection,
   });
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
@@ -43,7 +84,9 @@ export async function run(): Promise<void> {
  * Creates the Task a CronTask is due for (name `{crontask}-{unix seconds of the due time}`, so a retried job never
  * creates a second one), honouring concurrencyPolicy and maxRetainedTasks: the same decision the controller makes.
  */
-export async function crontaskFire(namespace: string, name: string, now = Date.now(), log = createLogger()): Promise<string[]> {
+export async function crontaskFire(namespace: string, name: string, now = Date.now(), logger?: Logger): Promise<string[]> {
+  const { Rest, WriteExecutor, createLogger, decideCronTask, isConflict, paths, toCronTaskView, toTaskView } = await controllerModules();
+  const log = logger ?? createLogger(logLevel(process.env));
   const rest = new Rest(kubeConfig(), { fieldManager: 'kubeopencode-crontask' });
   try {
     // decide from what the server says now; a conflict (the controller wrote a child meanwhile) decides again
@@ -72,8 +115,41 @@ export async function crontaskFire(namespace: string, name: string, now = Date.n
   }
 }
 
+/** Runs the bin: returns the exit code, or -1 while the controller keeps running. */
 export async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
+  try {
+    return await dispatch(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${BIN}: ${e.message}`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see ${BIN} --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (values.version) {
+    console.log(PACKAGE_VERSION);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`one command at a time, got '${positionals.join(' ')}' (see ${BIN} --help)`);
+  const [command] = positionals;
   switch (command) {
     case 'run':
     case undefined:
@@ -82,19 +158,19 @@ export async function main(argv: string[]): Promise<number> {
     case 'crontask-fire': {
       const ns = process.env.CRONTASK_NAMESPACE;
       const name = process.env.CRONTASK_NAME;
-      if (!ns || !name) {
-        console.error('crontask-fire: CRONTASK_NAMESPACE and CRONTASK_NAME must be set');
-        return 2;
-      }
+      if (!ns || !name) throw new UsageError('crontask-fire: CRONTASK_NAMESPACE and CRONTASK_NAME must be set');
+      logLevel(process.env);
       await crontaskFire(ns, name);
       return 0;
     }
     case 'version':
-      console.log(JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version);
+      console.log(PACKAGE_VERSION);
+      return 0;
+    case 'help':
+      process.stdout.write(helpText());
       return 0;
     default:
-      console.error(`usage: kubeopencode-controller [run | crontask-fire | version] (got '${command}')`);
-      return 2;
+      throw new UsageError(`unknown command '${command}' (commands: ${COMMANDS.map(([c]) => c).join(', ')}; see ${BIN} --help)`);
   }
 }
 
@@ -104,7 +180,7 @@ if (require.main === module) {
       if (code >= 0) process.exit(code);
     },
     (err) => {
-      console.error(err);
+      console.error(`${BIN}: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
     },
   );

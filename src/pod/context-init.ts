@@ -18,7 +18,7 @@ export function contextInitContainer(
     base,
     'context-init',
     base.images.git,
-    contextInitScript(),
+    { file: 'context-init.sh' },
     [
       ['CONTEXT_FILE', o.contextFile],
       ['CONTEXT_PARTS', o.parts.join('\n')],

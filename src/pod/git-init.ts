@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { PATHS } from '../api';
-import { gitInitEnv, gitInitScript, gitSyncEnv, gitSyncScript } from './scripts';
+import { gitInitEnv, gitSyncEnv } from './scripts';
 import { SystemBase, containerName, scriptContainer } from './system';
 
 /** A Git secretRef as a mounted directory the scripts' credential helper reads (never env, argv or URL). */
@@ -40,7 +40,7 @@ export function gitInitContainer(
     base,
     containerName(o.prefix ?? 'git-init', o.name, o.index),
     base.images.git,
-    gitInitScript(),
+    { file: 'git-init.sh' },
     [
       ...gitInitEnv({
         contextName: o.name,
@@ -68,7 +68,7 @@ export function gitSyncContainers(
       base,
       containerName(prefix, o.name, o.index),
       base.images.git,
-      gitSyncScript(),
+      { file: 'git-sync.sh' },
       gitSyncEnv({
         contextName: o.name,
         repository: o.repository,

@@ -5,7 +5,8 @@ import { planContexts, resolveMountPath } from './contexts';
 import { credentialWiring } from './credentials';
 import { renderOpencodeConfig } from './opencode-config';
 import { proxyEnv } from './proxy';
-import { containerSecurityContext, podSecurityContext, resourceRequirements } from './security';
+import { mainResources, withSystemResources } from './resources';
+import { containerSecurityContext, podSecurityContext } from './security';
 import { planSkills } from './skills';
 import {
   GENERATED_VOLUME,
@@ -16,9 +17,12 @@ import {
   WORKSPACE_VOLUME,
   kubeletLiteral,
   resolveSystemImages,
+  scriptsVolume,
   tmpMount,
   SYSTEM_UID,
 } from './system';
+
+const optional = <T>(x: T | undefined): T[] => (x === undefined ? [] : [x]);
 
 export interface AgentPodInput {
   /** The merged execution environment (template + agent + cluster proxy). */
@@ -28,6 +32,8 @@ export interface AgentPodInput {
   readonly systemImages?: SystemImages;
   /** Name of the ConfigMap the caller creates from `generated`. */
   readonly generatedConfigMap: string;
+  /** Name of the scripts ConfigMap (scriptsConfigMap()). */
+  readonly scriptsConfigMap: string;
   /** Renders the Runtime context's text. */
   readonly runtimeText: () => string;
   /** The workspace volume: an emptyDir unless the caller passes a PVC. */
@@ -70,6 +76,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     mounts: [tmpMount, ...(ca ? [ca.mount] : [])],
     securityContext,
     workspaceDir: ws,
+    scripts: new Set(),
   };
 
   const contexts = planContexts({
@@ -120,6 +127,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     { name: TMP_VOLUME, emptyDir: {} },
     ...(Object.keys(generated).length > 0 ? [{ name: GENERATED_VOLUME, configMap: { name: input.generatedConfigMap } }] : []),
     ...(ca ? [ca.volume] : []),
+    ...optional(scriptsVolume(base, input.scriptsConfigMap)),
     ...contexts.volumes,
     ...skills.volumes,
     ...credentials.volumes,
@@ -135,7 +143,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     startupProbe: m.startupProbe,
     readinessProbe: m.readinessProbe,
     livenessProbe: m.livenessProbe,
-    resources: resourceRequirements(e.podSpec?.resources),
+    resources: mainResources(e.podSpec),
     volumeMounts: [
       { name: WORKSPACE_VOLUME, mountPath: ws },
       ...mainMounts,
@@ -153,8 +161,8 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     generated,
     spec: {
       ...podLevelSettings(e),
-      initContainers: initContainers.length ? initContainers : undefined,
-      containers: [mainContainer, ...contexts.sidecars],
+      initContainers: initContainers.length ? withSystemResources(initContainers, e.podSpec) : undefined,
+      containers: [mainContainer, ...withSystemResources(contexts.sidecars, e.podSpec)],
       volumes,
     },
   };

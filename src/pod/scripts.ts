@@ -1,14 +1,14 @@
 import { readAsset } from '../assets';
 
 /**
- * The POSIX shell scripts of the init containers and the git-sync sidecar, emitted inline as
- * `command: ["/bin/sh", "-c", <text>]` with every input in env vars. The sources live in assets/scripts/*.sh:
+ * The POSIX shell scripts of the init containers and the git-sync sidecar, emitted once per chart and namespace in
+ * the scripts ConfigMap (scripts-configmap.ts) and run as `sh /kubeopencode/scripts/<file>`, every input in env vars. The sources live in assets/scripts/*.sh:
  * common.sh (logging, CA bundle, credential helper, retries) is prepended to each script so every text is
  * self-contained, and full-line comments and blank lines are dropped to keep the manifests compact (the env
  * contract is documented in each source file's header and in the option interfaces below).
  *
  * The scripts run under dash and busybox ash (images alpine/git and curlimages/curl); the tests in
- * test/pod/scripts run these exact texts under both.
+ * test/pod/scripts run these exact texts, as files, under both.
  */
 
 const cache = new Map<string, string>();

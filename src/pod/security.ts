@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { PodSettings } from '../api';
 import { Problems } from '../validation';
 import { checkKnownFields } from './native';
+import { podResourceFields } from './resources';
 
 /**
  * The Restricted Pod Security Standard's container settings, applied to every container (init containers and sidecars
@@ -30,10 +31,8 @@ export function validatePodSettings(pod: PodSettings | undefined, problems: Prob
   (pod.scheduling?.tolerations ?? []).forEach((t, i) =>
     checkKnownFields(problems, `podSpec.scheduling.tolerations[${i}]`, t, k8s.toJson_Toleration),
   );
-  if (pod.resources) {
-    checkKnownFields(problems, 'podSpec.resources', pod.resources, (r: any) =>
-      k8s.toJson_ResourceRequirements(resourceRequirements(r)),
-    );
+  for (const [field, value] of podResourceFields(pod)) {
+    checkKnownFields(problems, field, value, (r: any) => k8s.toJson_ResourceRequirements(resourceRequirements(r)));
   }
 }
 

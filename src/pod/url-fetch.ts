@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { urlFetchEnv, urlFetchScript } from './scripts';
+import { urlFetchEnv } from './scripts';
 import { SystemBase, containerName, scriptContainer } from './system';
 
 /** url-fetch: downloads a URL context (trusting the CA bundle on top of the system pool) before opencode starts. */
@@ -11,7 +11,7 @@ export function urlFetchContainer(
     base,
     containerName('url-fetch', o.name, o.index),
     base.images.curl,
-    urlFetchScript(),
+    { file: 'url-fetch.sh' },
     urlFetchEnv({ contextName: o.name, source: o.source, dest: o.dest, timeoutSeconds: o.timeoutSeconds }),
     o.mounts,
   );

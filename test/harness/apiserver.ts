@@ -8,7 +8,7 @@
  *
  * The server has the real storage/watch/patch/apply/CRD machinery but, like envtest, no controllers,
  * scheduler or kubelet, no admission, no defaulting or validation of built-ins beyond metadata, no RBAC
- * enforcement, no namespace lifecycle (deleting a namespace does not delete its objects), no Service IP
+ * enforcement but for users with the token `user:<name>` (scripts/apiserver/README.md), no namespace lifecycle (deleting a namespace does not delete its objects), no Service IP
  * allocation, no garbage collection of ownerReferences (deletes are immediate and ignore
  * propagationPolicy; finalizers are honoured). core/v1 and events.k8s.io/v1 Events are
  * stored separately. Tests play the missing parts with the helpers below (markDeploymentReady,

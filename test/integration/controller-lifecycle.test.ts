@@ -3,6 +3,7 @@
  * in the middle, a second replica behind the Lease, and faults injected between the controller and the server.
  */
 import { Controller } from '../../src/controller/controller';
+import { createLogger } from '../../src/controller/log';
 import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, testKubeConfig, useTestCluster, waitFor } from '../harness/apiserver';
 import { agentIn, condition, createTask, getAgent, getPod, getTask, patch, startController, waitForPhase } from './controller-kit';
 import { FaultProxy } from './fault-proxy';
@@ -123,10 +124,18 @@ test('a second replica does not act without the Lease, and takes over when the l
   const ns = await agentIn();
   const a = await started({ leaderElection: true, namespace: leaseNs, identity: 'replica-a' });
   await waitFor(() => a.isLeader, 10_000, { what: 'a leads' });
-  const b = await started({ leaderElection: true, namespace: leaseNs, identity: 'replica-b' });
+  const bLog: string[] = [];
+  const b = await started({
+    leaderElection: true, namespace: leaseNs, identity: 'replica-b',
+    log: createLogger('info', { write: (line: string) => void bLog.push(line) }),
+  });
   await createTask(ns, 'led', { agentRef: { name: 'agent' }, description: 'x' });
   await waitForPhase(ns, 'led', 'Running');
   expect(b.isLeader).toBe(false);
+  // the standby says what it waits for, once (not every retry)
+  const waiting = bLog.map((l) => JSON.parse(l)).filter((l) => /waiting for the leader Lease/.test(l.msg));
+  expect(waiting).toHaveLength(1);
+  expect(waiting[0]).toMatchObject({ holder: 'replica-a', lease: `${leaseNs}/kubeopencode-controller` });
   expect((await b.metrics.apiWrites.get()).values.filter((v) => !String(v.labels.resource).startsWith('leases')).reduce((s, v) => s + v.value, 0)).toBe(0);
   const lease = await kubeRequest('GET', `/apis/coordination.k8s.io/v1/namespaces/${leaseNs}/leases/kubeopencode-controller`);
   expect(lease.spec.holderIdentity).toBe('replica-a');

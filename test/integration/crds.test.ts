@@ -55,17 +55,21 @@ describe('CRDs on a real API server', () => {
     await kubeRequest('POST', `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/agents`, { body: agent('team-agent', { profile: 'Team development agent' }) });
     await kubeRequest('PATCH', `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/agents/team-agent/status`, {
       contentType: 'application/merge-patch+json',
-      body: { status: { conditions: [{ type: 'ServerReady', status: 'True', reason: 'Ready', message: 'ok', lastTransitionTime: '2026-11-25T10:00:00Z' }] } },
+      body: { status: { conditions: [
+        { type: 'ServerReady', status: 'True', reason: 'Ready', message: 'ok', lastTransitionTime: '2026-11-25T10:00:00Z' },
+        { type: 'ConnectionActive', status: 'True', reason: 'HeartbeatFresh', message: 'attached', lastTransitionTime: '2026-11-25T10:00:00Z' },
+      ] } },
     });
     const res = await rawRequest('GET', `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/agents/team-agent`, {});
     expect(res.status).toBe(200);
     const table = await tableOf(`/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/agents`);
     const names = table.columnDefinitions.map((c: Obj) => c.name);
-    expect(names).toEqual(['Name', 'Profile', 'Status', 'URL', 'Template', 'Age']);
+    expect(names).toEqual(['Name', 'Profile', 'Status', 'URL', 'Template', 'Attached', 'Age']);
     // -o wide adds the priority-1 columns; the default view shows NAME PROFILE STATUS AGE
     expect(table.columnDefinitions.filter((c: Obj) => c.priority === 0).map((c: Obj) => c.name)).toEqual(['Name', 'Profile', 'Status', 'Age']);
     const row = table.rows.find((r: Obj) => r.cells[0] === 'team-agent');
     expect(row.cells.slice(0, 3)).toEqual(['team-agent', 'Team development agent', 'Ready']);
+    expect(row.cells[names.indexOf('Attached')]).toBe('True'); // someone is attached (kubeoc agent attach)
   });
 
   test.each([

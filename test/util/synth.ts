@@ -16,6 +16,7 @@ export function chart(namespace?: string): Chart {
 export function synth(c: Chart): Manifest {
   const objects = Testing.synth(c) as Obj[];
   assertValidManifest(objects);
+  assertResources(objects);
   return new Manifest(objects);
 }
 
@@ -23,7 +24,13 @@ export function synth(c: Chart): Manifest {
 export function synthApp(app: App): Manifest {
   const objects = app.charts.flatMap((c) => c.toJson()) as Obj[];
   assertValidManifest(objects);
+  assertResources(objects);
   return new Manifest(objects);
+}
+
+function assertResources(objects: Obj[]): void {
+  const missing = containersWithoutResources(objects);
+  if (missing.length) throw new Error(`containers without requests and limits:\n  ${missing.join('\n  ')}`);
 }
 
 export class Manifest {
@@ -78,4 +85,35 @@ export function volume(pod: Obj, name: string): Obj {
 export function scriptOf(c: Obj): string {
   expect(c.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
   return c.command[2].replace(/\$\$/g, '$');
+}
+
+/**
+ * Every container of every pod the objects hold (Deployments, PodTemplates, CronJobs, … found by walking the whole
+ * object), with the path it sits at.
+ */
+export function containersIn(objects: Obj[]): Array<{ at: string; container: Obj }> {
+  const found: Array<{ at: string; container: Obj }> = [];
+  const walk = (v: unknown, at: string) => {
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, `${at}[${i}]`));
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if ((k === 'containers' || k === 'initContainers') && Array.isArray(x)) {
+          x.forEach((c: Obj) => found.push({ at: `${at}.${k}[${c.name}]`, container: c }));
+        } else {
+          walk(x, `${at}.${k}`);
+        }
+      }
+    }
+  };
+  for (const o of objects) walk(o, `${o.kind}/${o.metadata?.name}`);
+  return found;
+}
+
+/** Containers without both requests and limits: a namespace with a ResourceQuota would reject their pods. */
+export function containersWithoutResources(objects: Obj[]): string[] {
+  const nonEmpty = (m: unknown) => !!m && typeof m === 'object' && Object.keys(m).length > 0;
+  return containersIn(objects)
+    .filter(({ container }) => !nonEmpty(container.resources?.requests) || !nonEmpty(container.resources?.limits))
+    .map(({ at }) => at);
 }

@@ -6,8 +6,9 @@
 // server-side apply with real OpenAPI type info, dry-run, fieldValidation=Strict) and
 // CustomResourceDefinitions through the real apiextensions-apiserver, all on one endpoint.
 //
-// Deliberately absent (as in envtest): controllers, scheduler, kubelet, admission, RBAC enforcement
-// (every request is a system:masters user). Built-in types get no defaulting and only metadata
+// Deliberately absent (as in envtest): controllers, scheduler, kubelet, admission. Every request is a
+// system:masters user, except a bearer token "user:<name>", which is an RBAC-checked user (rbac.go).
+// Built-in types get no defaulting and only metadata
 // validation; see scripts/apiserver/README.md. For tests only.
 package main
 
@@ -43,16 +44,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
-	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	discoveryendpoint "k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
@@ -87,6 +88,9 @@ var (
 		{corev1.SchemeGroupVersion, "Secret", "secrets", true, false, subdomain, 0},
 		{corev1.SchemeGroupVersion, "ServiceAccount", "serviceaccounts", true, false, subdomain, 0},
 		{corev1.SchemeGroupVersion, "Service", "services", true, true, dns1035, 0},
+		// Read by the services/proxy and pods/log subresources (subresources.go); the harness registers them.
+		{corev1.SchemeGroupVersion, "Endpoints", "endpoints", true, false, subdomain, 0},
+		{corev1.SchemeGroupVersion, "Node", "nodes", false, true, subdomain, 0},
 		{corev1.SchemeGroupVersion, "PersistentVolumeClaim", "persistentvolumeclaims", true, true, subdomain, 0},
 		{corev1.SchemeGroupVersion, "Pod", "pods", true, true, subdomain, 0},
 		{corev1.SchemeGroupVersion, "PodTemplate", "podtemplates", true, false, subdomain, 0},
@@ -312,6 +316,9 @@ func newStorage(opts generic.RESTOptionsGetter, r resource) (map[string]rest.Sto
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: opts, AttrFunc: attr}); err != nil {
 		return nil, fmt.Errorf("%s: %w", gr, err)
 	}
+	if r.gv.Group == "" || r.gv.Group == rbacv1.GroupName {
+		stores[r.plural] = store // read by subresources.go and rbac.go
+	}
 	out := map[string]rest.Storage{r.plural: store}
 	if r.status {
 		st := *store
@@ -359,10 +366,15 @@ func main() {
 	cfg := genericapiserver.NewRecommendedConfig(Codecs)
 	utilruntime.Must(sro.ApplyTo(&cfg.Config))
 	utilruntime.Must(ro.ApplyTo(cfg))
-	cfg.Authentication.Authenticator = authenticator.RequestFunc(func(req *http.Request) (*authenticator.Response, bool, error) {
-		return &authenticator.Response{User: &user.DefaultInfo{Name: "test-admin", Groups: []string{user.SystemPrivilegedGroup, user.AllAuthenticated}}}, true, nil
-	})
-	cfg.Authorization.Authorizer = authorizerfactory.NewAlwaysAllowAuthorizer()
+	// The admin for every request, but a bearer token "user:<name>", which is an RBAC-checked user (rbac.go).
+	cfg.Authentication.Authenticator = authenticator.RequestFunc(authenticate)
+	cfg.Authorization.Authorizer = rbacAuthorizer{}
+	// As kube-apiserver: proxied and log streams are long-running (no 60 s request timeout on an SSE stream).
+	cfg.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(sets.NewString("watch", "proxy"), sets.NewString("attach", "exec", "proxy", "log", "portforward"))
+	// services/proxy and pods/log, behind authentication and authorization like every other request.
+	cfg.BuildHandlerChainFunc = func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(withSubresources(apiHandler), c)
+	}
 	// Real OpenAPI definitions: server-side apply and strategic merge patch take list keys from them.
 	getDefs := openapi.GetOpenAPIDefinitionsWithoutDisabledFeatures(oagen.GetOpenAPIDefinitions)
 	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(getDefs, openapinamer.NewDefinitionNamer(Scheme))

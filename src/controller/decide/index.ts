@@ -8,7 +8,7 @@ export { findCondition, upsertConditions } from './conditions';
 export { decideCronTask } from './crontask';
 export { decideGitRollout, gitHashAnnotation, type GitRolloutInput } from './git-rollout';
 export { dueTimes, scheduleProblem, type CronSchedule, type DueTimes } from './schedule';
-export { decideStandby } from './standby';
+export { decideStandby, heartbeatStaleness } from './standby';
 export { decideTaskFromPod } from './task-pod';
 export { byQueueOrder, isActive, isFinished, isStopRequested, isWaiting } from './tasks';
 export { parseGoDurationMs, type EpochMs } from './time';

@@ -64,6 +64,8 @@ export interface AgentView {
   readonly namespace: string;
   readonly name: string;
   readonly creationTimestamp: EpochMs;
+  /** Annotation kubeopencode.io/last-connection-active: an attached client's last heartbeat (unparsable: absent). */
+  readonly lastConnectionActive?: EpochMs;
   readonly spec: Pick<AgentSpec, 'suspend' | 'standby' | 'maxConcurrentTasks' | 'quota'>;
   readonly status?: AgentStatusView;
 }

@@ -34,6 +34,8 @@ export interface AgentStatusPatch {
   readonly gitSyncStatuses?: readonly GitSyncStatus[];
   /** Upserted by type. */
   readonly conditions?: readonly Condition[];
+  /** Condition types to remove (after the upserts). */
+  readonly removeConditions?: readonly string[];
 }
 
 export interface CronTaskStatusPatch {

@@ -106,7 +106,7 @@ export class WriteExecutor {
             idleSince: s.idleSince === null ? null : s.idleSince !== undefined ? rfc3339(s.idleSince) : undefined,
             taskStartHistory: s.taskStartHistory?.map((r) => ({ taskName: r.taskName, startTime: rfc3339(r.startTime) })),
             gitSyncStatuses: s.gitSyncStatuses?.map((g) => dropUndefined({ name: g.name, commitHash: g.commitHash, lastSynced: g.lastSynced !== undefined ? rfc3339(g.lastSynced) : undefined })),
-            conditions: mergeConditions(a?.status?.conditions, s.conditions, a?.metadata?.generation),
+            conditions: withoutConditions(mergeConditions(a?.status?.conditions, s.conditions, a?.metadata?.generation), a?.status?.conditions, s.removeConditions),
           };
           remember('Agent', await this.rest.patch(`${paths.cr('agents', w.namespace, w.name)}/status`, {
             metadata: { resourceVersion: a?.metadata?.resourceVersion },
@@ -177,3 +177,9 @@ function dropUndefined<T extends Obj>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** The merged conditions (or the current ones when nothing was upserted) without `remove`; undefined: leave them. */
+function withoutConditions(merged: Obj[] | undefined, current: Obj[] | undefined, remove: readonly string[] | undefined): Obj[] | undefined {
+  if (!remove?.length) return merged;
+  const base = merged ?? current ?? [];
+  return base.some((c) => remove.includes(c.type)) ? base.filter((c) => !remove.includes(c.type)) : merged;
+}

@@ -23,6 +23,9 @@ export class LeaderElector {
   private leading = false;
   private lastRenew = 0;
   private stopped = false;
+  /** The other holder this replica last said it waits for (logged once per holder, not every retry). */
+  private waitingFor?: string;
+  private holder?: string;
 
   constructor(
     private readonly rest: Rest,
@@ -45,11 +48,16 @@ export class LeaderElector {
           this.lastRenew = this.now();
           if (!this.leading) {
             this.leading = true;
+            this.waitingFor = undefined;
             this.log.info({ lease: this.opts.name, identity: this.opts.identity }, 'became leader');
             this.callbacks.onStartedLeading();
           }
         } else if (this.leading) {
           this.lose('another replica holds the lease');
+        } else if (this.holder !== this.waitingFor) {
+          this.waitingFor = this.holder;
+          this.log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, holder: this.holder, identity: this.opts.identity },
+            `waiting for the leader Lease ${this.opts.namespace}/${this.opts.name}: held by ${this.holder ?? 'another replica'}; this replica acts once it expires or is released`);
         }
       } catch (err) {
         this.log.warn({ err: String(err) }, 'lease renewal failed');
@@ -113,6 +121,7 @@ export class LeaderElector {
     const mine = spec.holderIdentity === this.opts.identity;
     const renewed = spec.renewTime ? Date.parse(spec.renewTime) : 0;
     const expired = !spec.holderIdentity || renewed + (spec.leaseDurationSeconds ?? duration) * 1000 < this.now();
+    this.holder = spec.holderIdentity ?? undefined;
     if (!mine && !expired) return false;
     try {
       await this.rest.replace(path, {

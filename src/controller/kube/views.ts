@@ -1,6 +1,7 @@
 /**
  * The edge between API objects (RFC 3339 strings, optional everything) and the decision core's views (EpochMs).
  */
+import { ANNOTATIONS } from '../../api';
 import type { AgentView, Condition, CronTaskView, PodView, TaskView } from '../decide';
 
 export type Obj = Record<string, any>;
@@ -40,6 +41,12 @@ export function toTaskView(t: Obj): TaskView {
   };
 }
 
+/** A heartbeat annotation anyone can write: a value that is no RFC 3339 time counts as no heartbeat. */
+function heartbeat(value: string | undefined): number | undefined {
+  const t = value && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : NaN;
+  return Number.isFinite(t) ? t : undefined;
+}
+
 /** `deployment` gives `ready`: the decision never waits on a status we wrote ourselves earlier. */
 export function toAgentView(a: Obj, deployment: Obj | undefined): AgentView {
   const s = a.status ?? {};
@@ -47,6 +54,7 @@ export function toAgentView(a: Obj, deployment: Obj | undefined): AgentView {
     namespace: a.metadata.namespace,
     name: a.metadata.name,
     creationTimestamp: ms(a.metadata.creationTimestamp) ?? 0,
+    lastConnectionActive: heartbeat(a.metadata.annotations?.[ANNOTATIONS.lastConnectionActive]),
     spec: a.spec ?? {},
     status: {
       ready: (deployment?.status?.readyReplicas ?? 0) > 0,

@@ -123,8 +123,9 @@ export class ModelCluster {
       case 'patchAgentStatus': {
         const a = this.agents.get(key(w.namespace, w.name));
         if (!a) return;
-        const { conditions, idleSince, ...rest } = w.status;
+        const { conditions, idleSince, removeConditions, ...rest } = w.status;
         const status: Mutable<NonNullable<AgentView['status']>> = { ...a.status, ...rest, ...(conditions ? { conditions: upsertConditions(a.status?.conditions, conditions) } : {}) };
+        if (removeConditions) status.conditions = status.conditions?.filter((c) => !removeConditions.includes(c.type));
         if (idleSince === null) delete status.idleSince;
         else if (idleSince !== undefined) status.idleSince = idleSince;
         this.agents.set(key(w.namespace, w.name), { ...a, status });

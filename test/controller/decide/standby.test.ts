@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { CONDITIONS, REASONS } from '../../../src/api';
-import { decideStandby, findCondition, isActive, type AgentView, type Decision, type TaskView } from '../../../src/controller/decide';
+import { decideStandby, findCondition, heartbeatStaleness, isActive, type AgentView, type Decision, type TaskView } from '../../../src/controller/decide';
 import { minutes, ModelCluster, T0 } from './cluster-model';
 import { agentView, NS, taskView } from './fixtures';
 
@@ -56,6 +56,85 @@ describe('Standby (automatic suspend/resume)', () => {
   });
 });
 
+describe('Standby and an attached client (connection heartbeat)', () => {
+  const seconds = (n: number) => n * 1000;
+  const condition = (d: Decision, type: string) => statusWrite(d)?.conditions?.find((c) => c.type === type);
+
+  test('a heartbeat fresher than 2m keeps the Agent awake past idleTimeout; ConnectionActive=True; decide again when it goes stale', () => {
+    const hb = T0 - seconds(30);
+    const agent = standbyAgent({ lastConnectionActive: hb, status: { ready: true, idleSince: T0 - minutes(45) } });
+    const d = decideStandby(agent, [done('a', T0 - minutes(45))], T0);
+    expect(specWrite(d)).toBeUndefined();
+    expect(statusWrite(d)?.idleSince).toBeNull(); // not idle while someone works in the server
+    expect(condition(d, CONDITIONS.connectionActive)).toMatchObject({ status: 'True', reason: REASONS.heartbeatFresh });
+    expect(d.wakeAt).toBe(hb + minutes(2));
+  });
+
+  test('a stale heartbeat no longer counts, but the idle timer starts from it, not from the last Task', () => {
+    const hb = T0 - minutes(3);
+    const agent = standbyAgent({ lastConnectionActive: hb, status: { ready: true } });
+    const d = decideStandby(agent, [done('a', T0 - minutes(50))], T0);
+    expect(specWrite(d)).toBeUndefined();
+    expect(statusWrite(d)?.idleSince).toBe(hb);
+    expect(d.wakeAt).toBe(hb + minutes(30));
+    expect(condition(d, CONDITIONS.connectionActive)).toMatchObject({ status: 'False', reason: REASONS.heartbeatStale });
+    const later = standbyAgent({ lastConnectionActive: hb, status: { ready: true, idleSince: hb } });
+    expect(specWrite(decideStandby(later, [], hb + minutes(30)))).toMatchObject({ spec: { suspend: true } });
+  });
+
+  test('the exact edge: a heartbeat exactly the staleness window old is stale', () => {
+    const agent = standbyAgent({ lastConnectionActive: T0 - minutes(2), status: { ready: true, idleSince: T0 - minutes(40) } });
+    expect(condition(decideStandby(agent, [], T0 - 1), CONDITIONS.connectionActive)?.status).toBe('True');
+    expect(condition(decideStandby(agent, [], T0), CONDITIONS.connectionActive)?.status).toBe('False');
+  });
+
+  test('an annotation that is not an RFC 3339 time is no heartbeat (the adapter parses it)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { toAgentView } = require('../../../src/controller/kube/views');
+    const meta = (v: string) => ({ metadata: { namespace: NS, name: 'a', creationTimestamp: '2026-01-01T00:00:00Z', annotations: { 'kubeopencode.io/last-connection-active': v } } });
+    expect(toAgentView(meta('2026-01-01T00:01:00Z'), undefined).lastConnectionActive).toBe(Date.parse('2026-01-01T00:01:00Z'));
+    expect(toAgentView(meta('yesterday'), undefined).lastConnectionActive).toBeUndefined();
+    expect(toAgentView(meta('1700000000'), undefined).lastConnectionActive).toBeUndefined();
+  });
+
+  test('idleTimeout shorter than 2m: StandbyConfigWarning/IdleTimeoutTooShort, staleness max(idleTimeout/2, 90s)', () => {
+    expect([seconds(30), seconds(90), seconds(119), minutes(2), minutes(30)].map(heartbeatStaleness)).toEqual([seconds(90), seconds(90), seconds(90), minutes(2), minutes(2)]);
+    expect(heartbeatStaleness(undefined)).toBe(minutes(2));
+    // 30s idleTimeout, heartbeat 40s ago: stale after 30s by idleTimeout, but the window is 90s, so still attached
+    const short = agentView({ lastConnectionActive: T0 - seconds(40), spec: { standby: { idleTimeout: '30s' } }, status: { ready: true, idleSince: T0 - minutes(5) } });
+    const d = decideStandby(short, [], T0);
+    expect(specWrite(d)).toBeUndefined();
+    expect(condition(d, CONDITIONS.standbyConfigWarning)).toMatchObject({ status: 'True', reason: REASONS.idleTimeoutTooShort });
+    expect(condition(d, CONDITIONS.standbyConfigWarning)?.message).toMatch(/idleTimeout \(30s\).*120s.*90s/);
+    expect(specWrite(decideStandby(short, [], T0 + seconds(50)))).toMatchObject({ spec: { suspend: true } });
+  });
+
+  test('a client that writes every 60 s is never taken for gone, even with the shortest idleTimeout', () => {
+    for (const idleTimeout of ['1s', '30s', '1m', '90s', '2m', '30m']) {
+      // a decision woken exactly when the last heartbeat would go stale, just before the next write lands
+      for (const at of [seconds(60), seconds(60) + 500]) {
+        const agent = agentView({ lastConnectionActive: T0, spec: { standby: { idleTimeout } }, status: { ready: true, idleSince: T0 - minutes(60) } });
+        expect(specWrite(decideStandby(agent, [], T0 + at))).toBeUndefined();
+      }
+    }
+  });
+
+  test('the warning goes away when idleTimeout is long enough again', () => {
+    const warned = { type: CONDITIONS.standbyConfigWarning, status: 'True' as const, reason: REASONS.idleTimeoutTooShort, message: 'x', lastTransitionTime: T0 - minutes(60) };
+    const d = decideStandby(standbyAgent({ status: { ready: true, conditions: [warned] } }), [], T0);
+    expect(statusWrite(d)?.removeConditions).toEqual([CONDITIONS.standbyConfigWarning]);
+    expect(statusWrite(decideStandby(standbyAgent(), [], T0))?.removeConditions).toBeUndefined();
+  });
+
+  test('without standby the heartbeat only drives ConnectionActive (and the wake-up that flips it)', () => {
+    const d = decideStandby(agentView({ lastConnectionActive: T0 - seconds(10) }), [], T0);
+    expect(specWrite(d)).toBeUndefined();
+    expect(condition(d, CONDITIONS.connectionActive)?.status).toBe('True');
+    expect(d.wakeAt).toBe(T0 - seconds(10) + minutes(2));
+    expect(condition(decideStandby(agentView(), [], T0), CONDITIONS.connectionActive)).toBeUndefined(); // never attached: no condition
+  });
+});
+
 describe('Suspend without standby', () => {
   test('condition Suspended True/UserRequested; Tasks never resume it; no idle timer', () => {
     const agent = agentView({ spec: { suspend: true }, status: { idleSince: T0 - minutes(5) } });
@@ -78,7 +157,8 @@ type Command =
   | { kind: 'finish'; pick: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'userSuspend'; value: boolean }
-  | { kind: 'decide'; crashAfter?: number };
+  | { kind: 'decide'; crashAfter?: number }
+  | { kind: 'heartbeat' };
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.constant({ kind: 'arrive' as const }),
@@ -87,13 +167,16 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constant('userSuspend' as const), value: fc.boolean() }),
   fc.record({ kind: fc.constant('decide' as const), crashAfter: fc.option(fc.integer({ min: 0, max: 1 }), { nil: undefined }) }),
   fc.record({ kind: fc.constant('decide' as const), crashAfter: fc.constant(undefined) }),
+  fc.constant({ kind: 'heartbeat' as const }),
 );
 
 describe('decideStandby on a model cluster', () => {
   test('suspends only after idleTimeout without Tasks, resumes for any active Task, and is idempotent', () => {
     fc.assert(
-      fc.property(fc.constantFrom('1m', '30m', '1h'), fc.array(commandArb, { minLength: 5, maxLength: 50, size: 'medium' }), (idleTimeout, commands) => {
-        const timeoutMs = { '1m': minutes(1), '30m': minutes(30), '1h': minutes(60) }[idleTimeout];
+      fc.property(fc.constantFrom('30s', '1m', '90s', '30m', '1h'), fc.array(commandArb, { minLength: 5, maxLength: 50, size: 'medium' }), (idleTimeout, commands) => {
+        const timeoutMs = { '30s': 30_000, '1m': minutes(1), '90s': 90_000, '30m': minutes(30), '1h': minutes(60) }[idleTimeout];
+        const staleness = heartbeatStaleness(timeoutMs);
+        let heartbeat: number | undefined;
         const model = new ModelCluster(T0);
         const key = `${NS}/agent`;
         model.agents.set(key, agentView({ creationTimestamp: T0, spec: { standby: { idleTimeout } } }));
@@ -104,6 +187,8 @@ describe('decideStandby on a model cluster', () => {
           if (w.spec.suspend) {
             expect(m.taskList().some(isActive)).toBe(false);
             expect(m.now - lastActivity).toBeGreaterThanOrEqual(timeoutMs);
+            // never while a client is attached
+            if (heartbeat !== undefined) expect(m.now - heartbeat).toBeGreaterThanOrEqual(staleness);
           } else {
             expect(m.taskList().some(isActive)).toBe(true);
           }
@@ -124,6 +209,11 @@ describe('decideStandby on a model cluster', () => {
             if (t) model.setTask({ ...t, status: { phase: 'Completed', completionTime: model.now } });
           }
           if (c.kind === 'advance') model.now += c.ms;
+          if (c.kind === 'heartbeat') {
+            heartbeat = model.now;
+            lastActivity = Math.max(lastActivity, model.now);
+            model.agents.set(key, { ...agent(), lastConnectionActive: heartbeat });
+          }
           if (c.kind === 'userSuspend') {
             // A resume restarts the idle timer when the controller had seen the suspension (condition Suspended=True):
             // a suspend and resume both between two decisions leave no trace to go by.

@@ -111,7 +111,8 @@ describe.each(SHELLS)('git credential helper under %s', (shell) => {
 
 test('control: watchProcArgv does catch a secret in argv and in the environment', async () => {
   const w1 = watchProcArgv(['needle_in_argv_123']);
-  await runScript(sb, 'dash', 'sleep 0.2; true needle_in_argv_123', {});
+  // the script runs from a file, so the needle goes on a child's command line
+  await runScript(sb, 'dash', "sh -c 'sleep 0.3' needle_in_argv_123", {});
   expect((await w1.stop()).length).toBeGreaterThan(0);
   const w2 = watchProcArgv(['needle_in_env_456']);
   await runScript(sb, 'dash', 'sleep 0.2', { SOME_VAR: 'needle_in_env_456' });

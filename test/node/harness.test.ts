@@ -178,6 +178,17 @@ if (nodeTierSkipped()) {
     expect(r.stdout.trim().split('\n').slice(-2)).toEqual(['2000', '2000']); // setgid dir: new files get the fsGroup
   });
 
+  test('service account: the kubelet\'s token, CA and namespace files and KUBERNETES_SERVICE_* env, unless automount is off', async () => {
+    const sa = { host: '127.0.0.1', port: 6443, caCert: '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n', token: 'tok' };
+    const show = 'echo "$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"; cd /var/run/secrets/kubernetes.io/serviceaccount && cat token && echo && cat namespace && echo && head -n1 ca.crt && touch x 2>&1';
+    const on = await node.startPod({ name: 'sa-on', namespace: 'team', serviceAccount: sa, spec: { containers: [{ name: 'c', image: CURL, command: ['sh', '-c', show] }] } });
+    expect((await on.exited('c')).stdout.split('\n').slice(0, 5)).toEqual(['127.0.0.1:6443', 'tok', 'team', '-----BEGIN CERTIFICATE-----', "touch: cannot touch 'x': Read-only file system"]);
+    const off = await node.startPod({ name: 'sa-off', serviceAccount: sa, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: CURL, command: ['sh', '-c', show] }] } });
+    const r = await off.exited('c');
+    expect(r.stdout.split('\n')[0]).toBe(':');
+    expect(r.stderr).toMatch(/can't cd|No such file/);
+  });
+
   test('init containers run in order before the containers; a failing one fails the pod with its exit code and stderr', async () => {
     const p = await node.startPod({
       name: 'init',

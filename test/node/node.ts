@@ -30,7 +30,11 @@ import { Obj, expandK8s, resolveEnv } from '../fixtures/kubelet';
  *   names resolve to 127.0.0.1 (`--add-host`). Fixtures on the host's loopback are exposed inside through a relay
  *   (test/node/relay.js, a unix socket across the namespace boundary); forward() does the reverse for the test.
  *
- * Not modelled: restarts, resource limits, service-account tokens' content, image pulls (images must be local).
+ * - service accounts (PodInput.serviceAccount): the token, CA and namespace files and KUBERNETES_SERVICE_* env of a
+ *   pod whose automountServiceAccountToken is not false, pointing at a server exposed into the node.
+ *
+ * Not modelled: restarts, resource limits, the token's content (the test API server takes any bearer), image pulls
+ * (images must be local).
  * Cleanup: every container carries a label with the Node's id; a watchdog shell removes them and the namespace if
  * the jest process dies; a new Node also sweeps what a dead process left behind.
  */
@@ -166,7 +170,29 @@ export interface PodInput {
   readonly secrets?: Record<string, Record<string, string>>;
   /** Per-container env added after the kubelet's resolution (what the controller would set on a task pod, etc.). */
   readonly extraEnv?: Record<string, Record<string, string>>;
+  /**
+   * The API server a pod's in-cluster config points at. When set and the pod spec's `automountServiceAccountToken`
+   * is not false, every container gets what the kubelet gives it: env `KUBERNETES_SERVICE_HOST` / `_PORT` /
+   * `_PORT_HTTPS` and `/var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}` (read-only, the
+   * atomic-writer layout, mode 0644 as the kubelet's `kube-api-access-*` projected volume). The server must be
+   * reachable inside the node at that address (`Node.expose`).
+   * @default - no service-account token and no KUBERNETES_SERVICE_* env (as `automountServiceAccountToken: false`)
+   */
+  readonly serviceAccount?: ServiceAccountEmulation;
 }
+
+export interface ServiceAccountEmulation {
+  /** `KUBERNETES_SERVICE_HOST` (e.g. 127.0.0.1: the API server exposed into the node on the same port). */
+  readonly host: string;
+  readonly port: number;
+  /** PEM of the CA that signed the API server's certificate (the file's content, not its path). */
+  readonly caCert: string;
+  /** The bearer token. @default 'node-harness-token' */
+  readonly token?: string;
+}
+
+/** Where the kubelet mounts a pod's service-account token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export class PodFailure extends Error {
   constructor(
@@ -485,8 +511,21 @@ export class Pod {
 
   // --- volumes -------------------------------------------------------------------------------------------------
 
+  /** The kubelet's `kube-api-access-*` volume and env, when the pod gets a service-account token. */
+  private get automount(): ServiceAccountEmulation | undefined {
+    return this.spec.automountServiceAccountToken === false ? undefined : this.input.serviceAccount;
+  }
+
   private materializeVolumes(): void {
     const fsGroup: number | undefined = this.spec.securityContext?.fsGroup;
+    const sa = this.automount;
+    if (sa) {
+      const dir = path.join(this.dir, 'volumes', '.kube-api-access');
+      fs.mkdirSync(dir, { recursive: true });
+      this.writeFiles(dir, { 'token': sa.token ?? 'node-harness-token', 'ca.crt': sa.caCert, 'namespace': this.namespace }, 0o644);
+      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, true);
+      this.volumeDirs.set('.kube-api-access', dir);
+    }
     for (const v of this.spec.volumes ?? []) {
       let dir: string;
       let readOnlyVolume = false;
@@ -510,6 +549,17 @@ export class Pod {
       if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, readOnlyVolume);
       this.volumeDirs.set(v.name, dir);
     }
+  }
+
+  /** Files by relative path, in the atomic writer's layout. */
+  private writeFiles(dir: string, files: Record<string, string>, mode: number): void {
+    const stamp = `..${new Date().toISOString().replace(/[-:]/g, '_').replace(/\..*/, '')}.${crypto.randomBytes(4).readUInt32BE()}`;
+    const data = path.join(dir, stamp);
+    fs.mkdirSync(data, { recursive: true });
+    for (const [p, content] of Object.entries(files)) writeFileMode(path.join(data, p), content, mode);
+    fs.chmodSync(data, 0o755);
+    fs.symlinkSync(stamp, path.join(dir, '..data'));
+    for (const e of fs.readdirSync(data)) fs.symlinkSync(path.join('..data', e), path.join(dir, e));
   }
 
   /** The kubelet's atomic writer: files in `..<stamp>/`, `..data` → it, each top-level entry → `..data/<entry>`. */
@@ -573,7 +623,10 @@ export class Pod {
   /** The `podman run` argv of a container, or a PodFailure when the kubelet would not create it. */
   public podmanArgs(c: Obj): string[] {
     const image = imageConfig(c.image);
-    const env = { ...resolveEnv(c, { configMaps: this.input.configMaps, secrets: this.input.secrets, fields: this.fields(), what: `pod ${this.name}: container` }), ...this.input.extraEnv?.[c.name] };
+    const sa = this.automount;
+    // the kubelet puts the service env first: the container's own env can override it
+    const serviceEnv: Record<string, string> = sa ? { KUBERNETES_SERVICE_HOST: sa.host, KUBERNETES_SERVICE_PORT: String(sa.port), KUBERNETES_SERVICE_PORT_HTTPS: String(sa.port) } : {};
+    const env = { ...serviceEnv, ...resolveEnv(c, { configMaps: this.input.configMaps, secrets: this.input.secrets, fields: this.fields(), what: `pod ${this.name}: container` }), ...this.input.extraEnv?.[c.name] };
     const psc: Obj = this.spec.securityContext ?? {};
     const sc: Obj = c.securityContext ?? {};
     const runAsUser: number | undefined = sc.runAsUser ?? psc.runAsUser;
@@ -627,6 +680,9 @@ export class Pod {
       }
       return { source, destination: m.mountPath, readOnly: !!m.readOnly };
     });
+    if (this.automount && !out.some((m: { destination: string }) => m.destination === SERVICE_ACCOUNT_DIR)) {
+      out.push({ source: this.volumeDir('.kube-api-access'), destination: SERVICE_ACCOUNT_DIR, readOnly: true });
+    }
     return containerdMountOrder(out);
   }
 

@@ -224,6 +224,8 @@ fi
 
 run_git rev-parse HEAD || fail "cannot read HEAD of"
 rm -f "$MARKER"
+# The agent runs as another uid than this script: it must be able to edit and commit in the checkout it is given.
+chmod -R a+w "$GIT_DEST" 2>/dev/null || log "warning: could not make $GIT_DEST writable for the agent"
 if [ "$MODE" = update ]; then
   log "updated $REPO_SHOWN in $GIT_DEST from ${OLD:-no commit} to $GIT_REF ($KOC_OUT)"
 else

@@ -144,6 +144,8 @@ export interface ContextPlan {
   readonly generated: Record<string, string>;
   /** True when some context goes into context.md. */
   readonly aggregated: boolean;
+  /** Git checkouts the agent works in (git-init writes them as another uid): safe.directory for its own git. */
+  readonly agentCheckouts: string[];
 }
 
 export interface ContextInputs {
@@ -165,6 +167,7 @@ export function planContexts({ contexts, base, runtimeText, generatedVolume }: C
     mainMounts: [] as k8s.VolumeMount[],
     generated: {} as Record<string, string>,
     aggregated: false,
+    agentCheckouts: [] as string[],
   };
   const parts: string[] = [];
   const contextInitMounts: k8s.VolumeMount[] = [];
@@ -252,6 +255,7 @@ export function planContexts({ contexts, base, runtimeText, generatedVolume }: C
           plan.sidecars.push(sync.sidecar);
         } else {
           plan.initContainers.push(gitInitContainer(base, { ...common, dest: target!, refresh: isRollout(c) }));
+          plan.agentCheckouts.push(target!);
         }
         break;
       }

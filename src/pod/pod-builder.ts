@@ -120,6 +120,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     env.push({ name: ENV.opencodeConfigContent, value: kubeletLiteral(JSON.stringify({ instructions })) });
   }
   if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: PATHS.customCaCert });
+  env.push(...safeDirectoryEnv(contexts.agentCheckouts));
 
   const m = main(opencode);
   volumes.push(
@@ -169,6 +170,19 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
 }
 
 /**
+ * git refuses a repository owned by another uid ("dubious ownership"); git-init writes the checkouts as its own uid, so
+ * the agent's git is told these exact directories are safe (command-line config through GIT_CONFIG_*, which git
+ * honours for safe.directory; no wildcard).
+ */
+function safeDirectoryEnv(dirs: string[]): k8s.EnvVar[] {
+  if (dirs.length === 0) return [];
+  return [
+    { name: 'GIT_CONFIG_COUNT', value: String(dirs.length) },
+    ...dirs.flatMap((d, i) => [{ name: `GIT_CONFIG_KEY_${i}`, value: 'safe.directory' }, { name: `GIT_CONFIG_VALUE_${i}`, value: kubeletLiteral(d) }]),
+  ];
+}
+
+/**
  * The init container that puts the opencode binary at /tools/opencode. It runs the agent image's ENTRYPOINT (no
  * command: upstream's image has the binary at /opencode only, not on PATH). The image runs as root by default, so it
  * runs with the system containers' security context (a non-root uid unless the user names one); the proxy and CA env
@@ -178,11 +192,8 @@ function opencodeInitContainer(e: Environment, base: SystemBase): k8s.Container 
   return {
     name: 'opencode-init',
     image: e.agentImage ?? IMAGES.agent,
-    env: [
-      { name: 'TOOLS_DIR', value: PATHS.toolsDir },
-      { name: 'OPENCODE_BIN', value: 'opencode' },
-      ...base.env,
-    ],
+    // TOOLS_DIR as upstream sets it (OPENCODE_BIN keeps the image's default, opencode); it only copies, so no HOME
+    env: [{ name: 'TOOLS_DIR', value: PATHS.toolsDir }, ...base.env.filter((v) => v.name !== 'HOME')],
     volumeMounts: [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }, ...base.mounts],
     securityContext: base.securityContext,
   };

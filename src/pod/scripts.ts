@@ -147,7 +147,8 @@ function gitEnv(o: GitScriptOptions): ScriptEnv {
     ['GIT_REPO', o.repository],
     ['GIT_REF', o.ref],
     ['GIT_DEPTH', str(o.depth)],
-    ['GIT_RECURSE_SUBMODULES', str(o.recurseSubmodules)],
+    // only when on: the scripts default to false (a line less per context in every manifest)
+    ['GIT_RECURSE_SUBMODULES', o.recurseSubmodules ? 'true' : undefined],
     ['GIT_CREDENTIALS_DIR', o.credentialsDir],
   ];
 }

@@ -240,7 +240,7 @@ describe('Agent: guide sections on its static shape', () => {
     // no command: upstream's image has the binary at /opencode only; its ENTRYPOINT copies it to $TOOLS_DIR/$OPENCODE_BIN
     expect(init.command).toBeUndefined();
     expect(init.args).toBeUndefined();
-    expect(envOf(init)).toMatchObject({ TOOLS_DIR: '/tools', OPENCODE_BIN: 'opencode' });
+    expect(envOf(init)).toMatchObject({ TOOLS_DIR: '/tools' });
     expect(container(pod, 'server').command[0]).toBe('/tools/opencode');
     // writable: /tools/opencode.json is mounted below it, and runc cannot create a mount point under a read-only mount
     expect(mountOf(container(pod, 'server'), '/tools')).toEqual({ name: 'tools', mountPath: '/tools' });

@@ -104,11 +104,11 @@ if (nodeTierSkipped()) {
     expect(pod.isRunning('server')).toBe(true);
   });
 
-  // Fails on main today: the user's securityContext REPLACES the defaults and applies to every container, so git-init
-  // in alpine/git (no USER: root) meets runAsNonRoot and the kubelet refuses it (CreateContainerConfigError: container
-  // has runAsNonRoot and image will run as root). Issue 15 (merge over the defaults, a non-root uid for root images)
-  // fixes it; flip to `test` when it lands.
-  test.failing("the guide's hardened agent (runAsNonRoot, readOnlyRootFilesystem, drop ALL, RuntimeDefault) with a Git context: every container starts", async () => {
+  // Failed before issue 15: the user's securityContext replaced the defaults and applied to every container, so git-init
+  // in alpine/git (no USER: root) met runAsNonRoot and the kubelet refused it (CreateContainerConfigError: container
+  // has runAsNonRoot and image will run as root). Now the user's settings merge over the defaults and the script
+  // containers get a non-root uid.
+  test("the guide's hardened agent (runAsNonRoot, readOnlyRootFilesystem, drop ALL, RuntimeDefault) with a Git context: every container starts", async () => {
     const pod = await startServer('hardened-agent', {
       profile: 'Security-hardened agent with strict container settings',
       podSpec: {
@@ -127,6 +127,9 @@ if (nodeTierSkipped()) {
     for (const [name, exit] of Object.entries(pod.initResults)) expect([name, exit.exitCode]).toEqual([name, 0]);
     await pod.waitReady('server', { timeoutMs: 60_000 });
     expect(pod.exec('server', ['cat', '/workspace/docs/README.md']).code).toBe(0);
+    // the agent (the executor image's uid, not git-init's) edits and commits in the checkout it was given
+    const edit = pod.exec('server', ['sh', '-c', 'echo edited >> /workspace/docs/README.md && git -C /workspace/docs -c user.name=a -c user.email=a@x commit -qam edit && git -C /workspace/docs log --oneline | wc -l']);
+    expect(edit).toMatchObject({ code: 0, stdout: '2\n' });
     for (const c of pod.spec.containers) expect([c.name, pod.isRunning(c.name)]).toEqual([c.name, true]);
   });
 });

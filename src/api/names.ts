@@ -164,33 +164,4 @@ export const NAMES = {
   cronTaskChild: (cronTask: string, unixSeconds: number) => `${cronTask}-${unixSeconds}`,
 } as const;
 
-/** Condition types and reasons (status language). */
-export const CONDITIONS = {
-  serverReady: 'ServerReady',
-  serverHealthy: 'ServerHealthy',
-  suspended: 'Suspended',
-  gitSyncPending: 'GitSyncPending',
-  /** Agent: idleTimeout is shorter than the heartbeat staleness window (reason IdleTimeoutTooShort). */
-  standbyConfigWarning: 'StandbyConfigWarning',
-  /** Agent: a client is attached (its heartbeat is fresh). Ours: upstream keeps this in the annotation only. */
-  connectionActive: 'ConnectionActive',
-  queued: 'Queued',
-  stopped: 'Stopped',
-  ready: 'Ready',
-} as const;
-
-export const REASONS = {
-  agentAtCapacity: 'AgentAtCapacity',
-  quotaExceeded: 'QuotaExceeded',
-  agentSuspended: 'AgentSuspended',
-  userStopped: 'UserStopped',
-  userRequested: 'UserRequested',
-  standby: 'Standby',
-  active: 'Active',
-  timeout: 'Timeout',
-  idleTimeoutTooShort: 'IdleTimeoutTooShort',
-  heartbeatFresh: 'HeartbeatFresh',
-  heartbeatStale: 'HeartbeatStale',
-} as const;
-
 export type TaskPhase = 'Pending' | 'Queued' | 'Running' | 'Completed' | 'Failed';

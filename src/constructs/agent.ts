@@ -5,6 +5,7 @@ import * as gen from '../../imports/kubeopencode.io';
 import {
   ANNOTATIONS,
   AgentSpec,
+  CONTROLLER,
   DEFAULTS,
   ENV,
   Environment,
@@ -208,7 +209,7 @@ export class Agent extends EnvironmentConstruct {
             from: [
               { podSelector: { matchLabels: this.selector('task') } },
               {
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np?.controllerNamespace ?? 'kubeopencode-system' } },
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np?.controllerNamespace ?? CONTROLLER.namespace } },
                 podSelector: { matchLabels: { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' } },
               },
               ...(np?.allowFrom ?? []),

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CronExpressionParser } from 'cron-parser';
 import * as gen from '../../imports/kubeopencode.io';
-import { API_GROUP, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
+import { API_GROUP, CONTROLLER, CONTROLLER_ENV, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
 import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
 import { Problems, describe, isDnsLabel } from '../validation';
@@ -176,10 +176,10 @@ export class CronTask extends Construct {
                 containers: [{
                   name: 'crontask-fire',
                   image: props.controllerImage ?? (Lazy.any({ produce: () => clusterConfigFor(this, props.clusterConfig)?.systemImage ?? IMAGES.controller }) as any),
-                  command: ['kubeopencode-controller', 'crontask-fire'],
+                  command: [CONTROLLER.name, 'crontask-fire'],
                   env: [
-                    { name: 'CRONTASK_NAME', value: this.name },
-                    { name: 'CRONTASK_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                    { name: CONTROLLER_ENV.cronTaskName, value: this.name },
+                    { name: CONTROLLER_ENV.cronTaskNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   ],
                   resources: resourcesOr(props.jobResources, DEFAULT_RESOURCES.cronTaskJob),
                   securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },

@@ -7,7 +7,7 @@
 import { randomBytes } from 'crypto';
 import * as os from 'os';
 import { KubeConfig } from '@kubernetes/client-node';
-import { API_VERSION, CONDITIONS, DEFAULTS, LABELS, NAMES } from '../api';
+import { API_VERSION, CONDITIONS, CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV, DEFAULTS, LABELS, NAMES, REASONS } from '../api';
 import {
   Decision,
   TaskView,
@@ -68,7 +68,7 @@ export interface ControllerOptions {
 }
 
 /** Held by agentRef Tasks while running, so that deleting one aborts its session on the server first. */
-export const SESSION_FINALIZER = 'kubeopencode.io/session-abort';
+export const SESSION_FINALIZER = CONTROLLER.sessionFinalizer;
 
 const CLUSTER_KEY = 'cleanup';
 
@@ -121,7 +121,7 @@ export class Controller {
       clusterProxy: () => this.configs.get(undefined, 'cluster')?.spec?.proxy,
     });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
-      concurrency: opts.concurrency ?? 8,
+      concurrency: opts.concurrency ?? CONTROLLER_DEFAULTS.concurrency,
       onError: (key, err) => {
         this.metrics.reconcileErrors.inc({ kind: key.split('/')[0] });
         if (isConflict(err)) this.log.debug({ key }, 'conflict; deciding again');
@@ -148,9 +148,9 @@ export class Controller {
     this.configs = w(paths.cr('kubeopencodeconfigs'), () => this.queue.add(CLUSTER_KEY));
     if (opts.leaderElection ?? true) {
       this.elector = new LeaderElector(this.rest, {
-        namespace: opts.namespace ?? process.env.POD_NAMESPACE ?? 'kubeopencode-system',
-        name: 'kubeopencode-controller',
-        identity: opts.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${randomBytes(4).toString('hex')}`,
+        namespace: opts.namespace ?? process.env[CONTROLLER_ENV.podNamespace] ?? CONTROLLER.namespace,
+        name: CONTROLLER.name,
+        identity: opts.identity ?? process.env[CONTROLLER_ENV.podName] ?? `${os.hostname()}-${randomBytes(4).toString('hex')}`,
       }, this.log, {
         onStartedLeading: () => this.startLeading(),
         onStoppedLeading: () => this.stopLeading(),
@@ -300,7 +300,7 @@ export class Controller {
       const git = await this.gitRollout.reconcile(agent, deployment, taskObjs, now);
       for (const p of git.problems) {
         this.log.warn({ agent: `${ns}/${name}`, context: p.context }, p.message);
-        this.events.record({ kind: 'Agent', namespace: ns, name, uid: agent.metadata.uid }, 'Warning', 'GitSyncFailed', p.message);
+        this.events.record({ kind: 'Agent', namespace: ns, name, uid: agent.metadata.uid }, 'Warning', REASONS.gitSyncFailed, p.message);
       }
       if (await this.run(`agent/${ns}/${name}`, git, seen)) return;
     }
@@ -326,7 +326,7 @@ export class Controller {
       this.followUp(writes, seen);
     } catch (e) {
       if (e instanceof MissingPodTemplate) {
-        await this.failTask(e.task, 'PodCreationError', e.message);
+        await this.failTask(e.task, REASONS.podCreationError, e.message);
         return true;
       }
       throw e;
@@ -395,7 +395,7 @@ export class Controller {
           status: {
             ...w.status,
             phase: 'Failed',
-            conditions: [{ type: CONDITIONS.ready, status: 'False', reason: 'SessionError', message: `The session reported an error: ${sum.error}`, lastTransitionTime: now }],
+            conditions: [{ type: CONDITIONS.ready, status: 'False', reason: REASONS.sessionError, message: `The session reported an error: ${sum.error}`, lastTransitionTime: now }],
             session: statusSession,
           } as typeof w.status,
         };
@@ -458,7 +458,7 @@ export class Controller {
   private countAdmissions(d: Decision): void {
     for (const w of d.writes) {
       if (w.kind !== 'patchTaskStatus') continue;
-      if (w.status.phase === 'Running') this.metrics.admissions.inc({ outcome: 'Started' });
+      if (w.status.phase === 'Running') this.metrics.admissions.inc({ outcome: REASONS.started });
       const q = w.status.conditions?.find((c) => c.type === CONDITIONS.queued && c.status === 'True');
       if (w.status.phase === 'Queued' && q) this.metrics.admissions.inc({ outcome: q.reason });
     }
@@ -508,7 +508,7 @@ export class Controller {
           apiVersion: 'v1',
           kind: 'Secret',
           type: 'Opaque',
-          metadata: { name: secretName, namespace: ns, labels: { [LABELS.agent]: name, [LABELS.managedBy]: 'kubeopencode-controller' }, ownerReferences: [owner] },
+          metadata: { name: secretName, namespace: ns, labels: { [LABELS.agent]: name, [LABELS.managedBy]: CONTROLLER.name }, ownerReferences: [owner] },
           data: { [secretKey]: Buffer.from(randomBytes(24).toString('base64url')).toString('base64') },
         });
         this.log.info({ agent: `${ns}/${name}`, secret: secretName }, 'created the server password Secret');
@@ -530,7 +530,7 @@ export class Controller {
     });
     this.log.info({ agent: `${agent.metadata.namespace}/${agent.metadata.name}`, replicas: want }, want ? 'resumed the server' : 'suspended the server');
     this.events.record({ kind: 'Agent', namespace: agent.metadata.namespace, name: agent.metadata.name, uid: agent.metadata.uid },
-      'Normal', want ? 'Resumed' : 'Suspended', want ? 'Scaled the server to 1 replica' : 'Scaled the server to 0 replicas (PVCs and Service kept)');
+      'Normal', want ? REASONS.resumed : REASONS.suspended, want ? 'Scaled the server to 1 replica' : 'Scaled the server to 0 replicas (PVCs and Service kept)');
   }
 
   private async writeAgentStatus(agent: Obj, deployment: Obj | undefined): Promise<void> {
@@ -547,17 +547,17 @@ export class Controller {
       return { type, status: s as 'True' | 'False', reason, message, lastTransitionTime: prev && prev.status === s ? ms(prev.lastTransitionTime)! : now };
     };
     const serverReady = !deployment
-      ? cond(CONDITIONS.serverReady, false, 'DeploymentMissing', `Deployment ${NAMES.serverDeployment(name)} does not exist`)
+      ? cond(CONDITIONS.serverReady, false, REASONS.deploymentMissing, `Deployment ${NAMES.serverDeployment(name)} does not exist`)
       : suspended
-        ? cond(CONDITIONS.serverReady, false, 'Suspended', 'The server is scaled to 0 (spec.suspend)')
+        ? cond(CONDITIONS.serverReady, false, REASONS.suspended, 'The server is scaled to 0 (spec.suspend)')
         : ready
-          ? cond(CONDITIONS.serverReady, true, 'Ready', `${deployment.status.readyReplicas} ready replica(s)`)
-          : cond(CONDITIONS.serverReady, false, 'NotReady', 'The server has no ready replica yet');
-    const healthy = progressing?.reason === 'ProgressDeadlineExceeded'
-      ? cond(CONDITIONS.serverHealthy, false, 'ProgressDeadlineExceeded', progressing.message ?? 'The rollout is stuck')
+          ? cond(CONDITIONS.serverReady, true, REASONS.ready, `${deployment.status.readyReplicas} ready replica(s)`)
+          : cond(CONDITIONS.serverReady, false, REASONS.notReady, 'The server has no ready replica yet');
+    const healthy = progressing?.reason === REASONS.progressDeadlineExceeded
+      ? cond(CONDITIONS.serverHealthy, false, REASONS.progressDeadlineExceeded, progressing.message ?? 'The rollout is stuck')
       : available?.status === 'False' && !suspended
-        ? cond(CONDITIONS.serverHealthy, false, 'Unavailable', available.message ?? 'The Deployment is not available')
-        : cond(CONDITIONS.serverHealthy, true, suspended ? 'Suspended' : 'Healthy', suspended ? 'Suspended' : 'The Deployment is available');
+        ? cond(CONDITIONS.serverHealthy, false, REASONS.unavailable, available.message ?? 'The Deployment is not available')
+        : cond(CONDITIONS.serverHealthy, true, suspended ? REASONS.suspended : REASONS.healthy, suspended ? REASONS.suspended : 'The Deployment is available');
     const desired: Obj = {
       observedGeneration: agent.metadata.generation,
       deploymentName: NAMES.serverDeployment(name),
@@ -611,7 +611,7 @@ export class Controller {
     const pod = view.status?.phase === 'Running'
       ? await this.rest.tryGet(paths.core('pods', ns, NAMES.taskPod(name)))
       : undefined;
-    await this.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, this.opts.podStartGraceSeconds ?? 300), seen);
+    await this.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, this.opts.podStartGraceSeconds ?? CONTROLLER_DEFAULTS.podStartGraceSeconds), seen);
     // after the pod, off the path from a freed slot to the next pod: deleting a running agentRef Task aborts its session
     const after = this.fresh('Task', this.tasks.get(ns, name));
     if (after?.status?.phase === 'Running' && after.spec?.agentRef && !after.metadata.deletionTimestamp) await this.setFinalizer(after, true);
@@ -634,13 +634,13 @@ export class Controller {
   private async finalizeDeletedTask(task: Obj): Promise<void> {
     if (!(task.metadata.finalizers ?? []).includes(SESSION_FINALIZER)) return;
     const agent = task.spec?.agentRef ? this.agents.get(task.metadata.namespace, task.spec.agentRef.name) : undefined;
-    const deadline = (ms(task.metadata.deletionTimestamp) ?? 0) + (this.opts.finalizerTimeoutSeconds ?? 30) * 1000;
+    const deadline = (ms(task.metadata.deletionTimestamp) ?? 0) + (this.opts.finalizerTimeoutSeconds ?? CONTROLLER_DEFAULTS.finalizerTimeoutSeconds) * 1000;
     if (agent && this.now() < deadline) {
       try {
         const client = await this.serverClient(agent);
         const session = await client.findSession(sessionTitle(task));
         if (session) await client.abort(session.id);
-        this.events.record({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name, uid: task.metadata.uid }, 'Normal', 'SessionAborted',
+        this.events.record({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name, uid: task.metadata.uid }, 'Normal', REASONS.sessionAborted,
           session ? `Task deleted: session ${session.id} aborted on the agent server` : 'Task deleted: no session on the agent server');
       } catch (e) {
         this.log.warn({ task: `${task.metadata.namespace}/${task.metadata.name}`, err: String(e) }, 'could not abort the session of a deleted Task; letting it go');

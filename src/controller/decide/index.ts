@@ -13,5 +13,4 @@ export { decideTaskFromPod } from './task-pod';
 export { byQueueOrder, isActive, isFinished, isStopRequested, isWaiting } from './tasks';
 export { parseGoDurationMs, type EpochMs } from './time';
 export type * from './views';
-export { AGENT_REASONS, ANNOTATION_TRUE, CRONTASK_REASONS, DECIDE_DEFAULTS, TASK_REASONS } from './vocabulary';
 export { NOTHING, type AgentStatusPatch, type CronTaskStatusPatch, type Decision, type NewTask, type TaskStatusPatch, type Write } from './writes';

@@ -3,7 +3,7 @@
  * the first write to an object carries the resourceVersion the decision was made from (409 → decide again); creates
  * are done on AlreadyExists, deletes on NotFound; instants become RFC 3339; conditions are upserted by type.
  */
-import { NAMES } from '../../api';
+import { API_VERSION, CONDITIONS, NAMES } from '../../api';
 import type { Write } from '../decide';
 import { taskPodFromTemplate } from '../task-pod';
 import { EventRecorder } from './events';
@@ -79,7 +79,7 @@ export class WriteExecutor {
         case 'createTask':
           try {
             await this.rest.create(paths.cr('tasks', w.namespace), {
-              apiVersion: 'kubeopencode.io/v1alpha1',
+              apiVersion: API_VERSION,
               kind: 'Task',
               metadata: { name: w.task.name, namespace: w.namespace, labels: w.task.labels, annotations: w.task.annotations, ownerReferences: w.task.ownerReferences },
               spec: w.task.spec,
@@ -149,7 +149,7 @@ export class WriteExecutor {
   private taskEvent(namespace: string, name: string, uid: string, s: TaskTransition): void {
     if (!this.events) return;
     // the condition that explains the transition: Queued(True), Stopped(True), Ready(False) on failure
-    const why = s.conditions?.find((c) => (c.type === 'Queued' && c.status === 'True') || c.type === 'Stopped' || (c.type === 'Ready' && c.status === 'False'));
+    const why = s.conditions?.find((c) => (c.type === CONDITIONS.queued && c.status === 'True') || c.type === CONDITIONS.stopped || (c.type === CONDITIONS.ready && c.status === 'False'));
     const failed = s.phase === 'Failed';
     this.events.record({ kind: 'Task', namespace, name, uid }, failed ? 'Warning' : 'Normal', why?.reason ?? s.phase!,
       why?.message ?? `Task is ${s.phase}`);

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV as E } from '../api';
-import { durationSeconds, isDuration } from '../validation';
+import { goDurationSeconds, isGoDuration } from '../common/go-duration';
 
 /** A bad invocation or environment: the bin prints the message as one line and exits non-zero. */
 export class UsageError extends Error {
@@ -79,7 +79,7 @@ export function runSettings(env: Env): RunSettings {
   let podStartGraceSeconds: number = CONTROLLER_DEFAULTS.podStartGraceSeconds;
   if (grace !== undefined) {
     if (/^[0-9]+$/.test(grace)) podStartGraceSeconds = Number(grace);
-    else if (isDuration(grace)) podStartGraceSeconds = durationSeconds(grace);
+    else if (isGoDuration(grace)) podStartGraceSeconds = goDurationSeconds(grace);
     else throw new UsageError(`${E.podStartGraceSeconds}='${grace}' is neither whole seconds (${CONTROLLER_DEFAULTS.podStartGraceSeconds}) nor a Go duration (5m, 1m30s)`);
   }
   const le = get(env, E.leaderElection) ?? 'true';

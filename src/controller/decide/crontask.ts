@@ -12,7 +12,7 @@ import { dueTimes, scheduleProblem, type CronSchedule } from './schedule';
 import { byName, isFinished, isStopRequested } from './tasks';
 import { earliest, iso, type EpochMs } from './time';
 import type { CronTaskView, TaskView } from './views';
-import type { CronTaskStatusPatch, Decision, NewTask, Write } from './writes';
+import { NOTHING, type CronTaskStatusPatch, type Decision, type NewTask, type Write } from './writes';
 
 /**
  * Decides for one CronTask; `children` are all Tasks labelled `kubeopencode.io/crontask=<name>` in its namespace.
@@ -171,4 +171,14 @@ function statusPatch(cronTask: CronTaskView, children: readonly TaskView[], o: C
     ...(condition ? { conditions: [condition] } : {}),
   };
   return Object.keys(patch).length ? patch : undefined;
+}
+
+/** spec.suspend of the CronTask mirrored onto its CronJob, so a suspended CronTask fires no job either. */
+export function decideCronJobSuspend(
+  cronTask: { readonly namespace: string; readonly name: string; readonly suspend?: boolean },
+  cronJob: { readonly resourceVersion?: string; readonly suspend?: boolean } | undefined,
+): Decision {
+  const suspend = cronTask.suspend === true;
+  if (!cronJob || (cronJob.suspend === true) === suspend) return NOTHING;
+  return { writes: [{ kind: 'suspendCronJob', namespace: cronTask.namespace, name: cronTask.name, resourceVersion: cronJob.resourceVersion, suspend }] };
 }

@@ -487,7 +487,7 @@ export interface AgentSpecContexts {
   readonly type: AgentSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema AgentSpecContexts#text
    */
@@ -805,18 +805,26 @@ export interface AgentSpecPodSpec {
   readonly systemContainers?: AgentSpecPodSpecSystemContainers;
 
   /**
-   * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
+   * Container security context for every container, merged field by field over the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault): a field you set wins, the others stay.
    *
    * @schema AgentSpecPodSpec#securityContext
    */
   readonly securityContext?: any;
 
   /**
-   * Pod security context (core/v1 PodSecurityContext).
+   * Pod security context (core/v1 PodSecurityContext), merged field by field over the default (runAsNonRoot true). With runAsUser set here, the init containers and sidecars run as that user too (otherwise as 65532).
    *
    * @schema AgentSpecPodSpec#podSecurityContext
    */
   readonly podSecurityContext?: any;
+
+  /**
+   * Mount the ServiceAccount token into the server and task pods (for an agent that calls the Kubernetes API with serviceAccountName). Off by default: the agent runs model-chosen commands, and a token it does not need is one it cannot leak. Defaults to false.
+   *
+   * @default false.
+   * @schema AgentSpecPodSpec#automountServiceAccountToken
+   */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 /**
@@ -834,6 +842,7 @@ export function toJson_AgentSpecPodSpec(obj: AgentSpecPodSpec | undefined): Reco
     'systemContainers': toJson_AgentSpecPodSpecSystemContainers(obj.systemContainers),
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
+    'automountServiceAccountToken': obj.automountServiceAccountToken,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -983,7 +992,7 @@ export interface AgentSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema AgentSpecContextsConfigMap#key
    */
@@ -1020,7 +1029,7 @@ export function toJson_AgentSpecContextsConfigMap(obj: AgentSpecContextsConfigMa
  */
 export interface AgentSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentSpecContextsGit#repository
    */
@@ -1091,7 +1100,7 @@ export function toJson_AgentSpecContextsGit(obj: AgentSpecContextsGit | undefine
  */
 export interface AgentSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema AgentSpecContextsUrl#source
    */
@@ -1164,7 +1173,7 @@ export function toJson_AgentSpecCredentialsSecretRef(obj: AgentSpecCredentialsSe
  */
 export interface AgentSpecSkillsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentSpecSkillsGit#repository
    */
@@ -1958,7 +1967,7 @@ export interface AgentTemplateSpecContexts {
   readonly type: AgentTemplateSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema AgentTemplateSpecContexts#text
    */
@@ -2276,18 +2285,26 @@ export interface AgentTemplateSpecPodSpec {
   readonly systemContainers?: AgentTemplateSpecPodSpecSystemContainers;
 
   /**
-   * Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).
+   * Container security context for every container, merged field by field over the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault): a field you set wins, the others stay.
    *
    * @schema AgentTemplateSpecPodSpec#securityContext
    */
   readonly securityContext?: any;
 
   /**
-   * Pod security context (core/v1 PodSecurityContext).
+   * Pod security context (core/v1 PodSecurityContext), merged field by field over the default (runAsNonRoot true). With runAsUser set here, the init containers and sidecars run as that user too (otherwise as 65532).
    *
    * @schema AgentTemplateSpecPodSpec#podSecurityContext
    */
   readonly podSecurityContext?: any;
+
+  /**
+   * Mount the ServiceAccount token into the server and task pods (for an agent that calls the Kubernetes API with serviceAccountName). Off by default: the agent runs model-chosen commands, and a token it does not need is one it cannot leak. Defaults to false.
+   *
+   * @default false.
+   * @schema AgentTemplateSpecPodSpec#automountServiceAccountToken
+   */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 /**
@@ -2305,6 +2322,7 @@ export function toJson_AgentTemplateSpecPodSpec(obj: AgentTemplateSpecPodSpec | 
     'systemContainers': toJson_AgentTemplateSpecPodSpecSystemContainers(obj.systemContainers),
     'securityContext': obj.securityContext,
     'podSecurityContext': obj.podSecurityContext,
+    'automountServiceAccountToken': obj.automountServiceAccountToken,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -2343,7 +2361,7 @@ export interface AgentTemplateSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema AgentTemplateSpecContextsConfigMap#key
    */
@@ -2380,7 +2398,7 @@ export function toJson_AgentTemplateSpecContextsConfigMap(obj: AgentTemplateSpec
  */
 export interface AgentTemplateSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentTemplateSpecContextsGit#repository
    */
@@ -2451,7 +2469,7 @@ export function toJson_AgentTemplateSpecContextsGit(obj: AgentTemplateSpecContex
  */
 export interface AgentTemplateSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema AgentTemplateSpecContextsUrl#source
    */
@@ -2524,7 +2542,7 @@ export function toJson_AgentTemplateSpecCredentialsSecretRef(obj: AgentTemplateS
  */
 export interface AgentTemplateSpecSkillsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema AgentTemplateSpecSkillsGit#repository
    */
@@ -3351,7 +3369,7 @@ export interface CronTaskSpecTaskTemplateSpec {
   readonly templateRef?: CronTaskSpecTaskTemplateSpecTemplateRef;
 
   /**
-   * The task, sent to the agent verbatim.
+   * The task, sent to the agent verbatim. At most 32768 characters: it reaches the pod as one environment variable, and Linux caps one at 128 KiB.
    *
    * @schema CronTaskSpecTaskTemplateSpec#description
    */
@@ -3474,7 +3492,7 @@ export interface CronTaskSpecTaskTemplateSpecContexts {
   readonly type: CronTaskSpecTaskTemplateSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema CronTaskSpecTaskTemplateSpecContexts#text
    */
@@ -3570,7 +3588,7 @@ export interface CronTaskSpecTaskTemplateSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema CronTaskSpecTaskTemplateSpecContextsConfigMap#key
    */
@@ -3607,7 +3625,7 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsConfigMap(obj: CronTa
  */
 export interface CronTaskSpecTaskTemplateSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema CronTaskSpecTaskTemplateSpecContextsGit#repository
    */
@@ -3678,7 +3696,7 @@ export function toJson_CronTaskSpecTaskTemplateSpecContextsGit(obj: CronTaskSpec
  */
 export interface CronTaskSpecTaskTemplateSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema CronTaskSpecTaskTemplateSpecContextsUrl#source
    */
@@ -4178,7 +4196,7 @@ export interface TaskSpec {
   readonly templateRef?: TaskSpecTemplateRef;
 
   /**
-   * The task, sent to the agent verbatim.
+   * The task, sent to the agent verbatim. At most 32768 characters: it reaches the pod as one environment variable, and Linux caps one at 128 KiB.
    *
    * @schema TaskSpec#description
    */
@@ -4301,7 +4319,7 @@ export interface TaskSpecContexts {
   readonly type: TaskSpecContextsType;
 
   /**
-   * Inline content (type Text).
+   * Inline content (type Text). At most 262144 characters: the Agent's Text contexts share one ConfigMap (1 MiB); a Task's at most 2048 each.
    *
    * @schema TaskSpecContexts#text
    */
@@ -4397,7 +4415,7 @@ export interface TaskSpecContextsConfigMap {
   readonly name: string;
 
   /**
-   * A single key to use; all keys when unset.
+   * A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.
    *
    * @schema TaskSpecContextsConfigMap#key
    */
@@ -4434,7 +4452,7 @@ export function toJson_TaskSpecContextsConfigMap(obj: TaskSpecContextsConfigMap 
  */
 export interface TaskSpecContextsGit {
   /**
-   * Git URL (https://, http:// or git@).
+   * Git URL (https://, http:// or git@), without credentials (those go in secretRef).
    *
    * @schema TaskSpecContextsGit#repository
    */
@@ -4505,7 +4523,7 @@ export function toJson_TaskSpecContextsGit(obj: TaskSpecContextsGit | undefined)
  */
 export interface TaskSpecContextsUrl {
   /**
-   * http:// or https:// URL.
+   * http:// or https:// URL, without credentials (user:password@) in it.
    *
    * @schema TaskSpecContextsUrl#source
    */

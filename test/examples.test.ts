@@ -4,6 +4,7 @@ import * as path from 'path';
 import { buildExamples } from '../examples/main';
 import { parseYamlDocuments, validateManifest } from './util/k8s-validate';
 import { containersIn, containersWithoutResources } from './util/synth';
+import { podSpecsOf, restrictedViolations } from './util/pss';
 
 describe('examples/', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
@@ -35,6 +36,12 @@ describe('examples/', () => {
     const stripped = JSON.parse(JSON.stringify(docs));
     delete containersIn(stripped).find(({ container }) => container.name.startsWith('git-sync'))!.container.resources;
     expect(containersWithoutResources(stripped)).toEqual([expect.stringMatching(/^Deployment\/.*\.containers\[git-sync-/)]);
+  });
+
+  test.each(files)('%s: every pod passes the Restricted Pod Security Standard', (f) => {
+    const pods = podSpecsOf(parseYamlDocuments(fs.readFileSync(path.join(dir, f), 'utf8')) as any[]);
+    expect(pods.length).toBeGreaterThan(0);
+    expect(pods.map(([id, spec]) => [id, restrictedViolations(spec)])).toEqual(pods.map(([id]) => [id, []]));
   });
 
   test('synth is byte-for-byte deterministic', () => {

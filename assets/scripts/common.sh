@@ -147,22 +147,55 @@ git_config_env() {
 # shellcheck disable=SC2016 # expanded by git's shell, at use time
 KOC_CRED_HELPER='!f() { cat >/dev/null; test "$1" = get || return 0; d=$GIT_CREDENTIALS_DIR; printf "username="; if [ -s "$d/username" ]; then tr -d "\r\n" <"$d/username"; else printf git; fi; printf "\npassword="; tr -d "\r\n" <"$d/password"; printf "\n"; }; f'
 
-# Configure git for non-interactive use: CA bundle, credentials, no prompts, and an end to stalled
-# transfers (git's own GIT_HTTP_LOW_SPEED_LIMIT/TIME: abort when under LIMIT bytes/s for TIME seconds;
-# defaults here 1 and 60, so a server that stops answering cannot hang an init container forever).
+# scheme://host[:port] of an http(s) URL, without userinfo or path ("" for anything else).
+url_origin() {
+  case $1 in
+    http://* | https://*) ;;
+    *) return 0 ;;
+  esac
+  koc_rest=${1#*://}
+  koc_rest=${koc_rest%%/*}
+  koc_rest=${koc_rest%%\?*}
+  printf '%s://%s' "${1%%://*}" "${koc_rest##*@}"
+}
+
+# Configure git for non-interactive, hardened use: setup_git REPOSITORY [SAFE_DIRECTORY...]
+# - CA bundle, no prompts, an end to stalled transfers (git's own GIT_HTTP_LOW_SPEED_LIMIT/TIME: abort when under
+#   LIMIT bytes/s for TIME seconds; defaults here 1 and 60, so a server that stops answering cannot hang a container);
+# - the credential helper answers only for REPOSITORY's scheme, host and port: a submodule, a redirect or a rewritten
+#   URL on another host never gets the token;
+# - nothing a checkout's own config or hooks say can run code or move traffic: hooks and fsmonitor are off, only the
+#   http(s) transports (plus ssh for an ssh repository) are allowed, never file or ext, askpass is off; these are
+#   command-line-level config (GIT_CONFIG_COUNT), which every git process inherits and which wins over the local config;
+# - safe.directory names exactly the directories this script works in (volumes are often owned by another uid).
 setup_git() {
+  koc_repo=$1
+  shift
   export GIT_TERMINAL_PROMPT=0
   unset GIT_ASKPASS SSH_ASKPASS
   export GIT_HTTP_LOW_SPEED_LIMIT="${GIT_HTTP_LOW_SPEED_LIMIT:-1}"
   export GIT_HTTP_LOW_SPEED_TIME="${GIT_HTTP_LOW_SPEED_TIME:-60}"
-  # Volumes are often owned by another uid than the one this container runs as.
-  git_config_env safe.directory '*'
-  # Drop helpers from any system/global config, then add ours.
+  case $koc_repo in
+    http://* | https://*) export GIT_ALLOW_PROTOCOL=http:https ;;
+    *) export GIT_ALLOW_PROTOCOL=http:https:ssh ;;
+  esac
+  git_config_env core.hooksPath /dev/null
+  git_config_env core.fsmonitor false
+  git_config_env core.askPass ''
+  git_config_env protocol.file.allow never
+  git_config_env protocol.ext.allow never
+  for koc_dir in "$@"; do
+    git_config_env safe.directory "$koc_dir"
+  done
+  # Drop helpers from any system/global/local config, then add ours, for the repository's origin only.
   git_config_env credential.helper ''
   if [ -n "${GIT_CREDENTIALS_DIR:-}" ]; then
-    if [ -r "$GIT_CREDENTIALS_DIR/password" ]; then
-      git_config_env credential.helper "$KOC_CRED_HELPER"
-      log "using credentials from $GIT_CREDENTIALS_DIR"
+    koc_origin=$(url_origin "$koc_repo")
+    if [ -z "$koc_origin" ]; then
+      log "warning: credentials are only used with http(s) repositories; continuing without them"
+    elif [ -r "$GIT_CREDENTIALS_DIR/password" ]; then
+      git_config_env "credential.$koc_origin.helper" "$KOC_CRED_HELPER"
+      log "using credentials from $GIT_CREDENTIALS_DIR for $koc_origin"
     else
       log "warning: GIT_CREDENTIALS_DIR is set but $GIT_CREDENTIALS_DIR/password is not readable; continuing without credentials"
     fi
@@ -170,6 +203,25 @@ setup_git() {
   if [ -n "$KOC_CA_BUNDLE" ]; then
     export GIT_SSL_CAINFO="$KOC_CA_BUNDLE"
   fi
+}
+
+# Replace the config of the repository at GIT_DIR $1 with a fresh one, keeping only its format (version and
+# extensions): a config someone else could write (a checkout on a persisted workspace) may carry url.*.insteadOf,
+# filters, http.* settings or includes that no command-line setting can undo. $2 is "true" for a bare repository.
+reset_repo_config() {
+  koc_gd=$1
+  koc_new="$koc_gd/config.kubeopencode"
+  rm -f "$koc_new"
+  koc_v=$(git config --file "$koc_gd/config" --get core.repositoryformatversion 2>/dev/null) || koc_v=0
+  is_uint "$koc_v" || koc_v=0
+  git config --file "$koc_new" core.repositoryformatversion "$koc_v" &&
+    git config --file "$koc_new" core.bare "$2" || return 1
+  if [ "$koc_v" != 0 ]; then
+    git config --file "$koc_gd/config" --get-regexp '^extensions[.]' 2>/dev/null | while read -r koc_k koc_val; do
+      git config --file "$koc_new" "$koc_k" "$koc_val"
+    done
+  fi
+  mv -f "$koc_new" "$koc_gd/config"
 }
 
 # Classify git's error output in KOC_OUT: sets KOC_PERMANENT=1 for errors a retry cannot fix.

@@ -19,6 +19,11 @@ mkdir -p "$out_dir"
 tmp="$CONTEXT_FILE.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 
+# NAME and TYPE as an XML attribute value: &, ", < and > escaped, so no name can close the tag or open another block
+attr() {
+  printf '%s' "$1" | sed -e 's/&/\&amp;/g' -e 's/"/\&quot;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g'
+}
+
 # cat a file and make sure the block ends with a newline
 emit() {
   cat "$1"
@@ -42,11 +47,11 @@ while IFS='|' read -r name type src optional; do
     rm -f "$tmp.parts"
     exit 1
   fi
-  printf '%s<context name="%s" type="%s">\n' "$sep" "$name" "$type" >> "$tmp"
+  printf '%s<context name="%s" type="%s">\n' "$sep" "$(attr "$name")" "$(attr "$type")" >> "$tmp"
   if [ -d "$src" ]; then
     for f in "$src"/*; do
       [ -f "$f" ] || continue
-      printf '<file name="%s">\n' "$(basename "$f")" >> "$tmp"
+      printf '<file name="%s">\n' "$(attr "$(basename "$f")")" >> "$tmp"
       emit "$f" >> "$tmp"
       printf '</file>\n' >> "$tmp"
     done

@@ -78,7 +78,8 @@ fail() {
 }
 
 setup_ca
-setup_git
+# GIT_DEST/*: the submodules' worktrees (a prefix pattern since git 2.46; a literal, harmless path before)
+setup_git "$GIT_REPO" "$GIT_DEST" "$GIT_DEST/*"
 
 mkdir -p "$GIT_DEST" || die "cannot create $GIT_DEST"
 cd "$GIT_DEST" || die "cannot enter $GIT_DEST"
@@ -89,19 +90,19 @@ if [ "$MODE" = clone ]; then
   : >"$MARKER"
   run_git remote add origin "$GIT_REPO" || fail "cannot add remote"
 else
-  # An interrupted update is simply redone next time: no marker.
+  # An interrupted update is simply redone next time: no marker. The checkout was writable by the agent: its config
+  # is replaced by a fresh one before git reads anything else from it.
+  [ -d .git ] && [ ! -L .git ] && [ ! -L .git/config ] || fail "$GIT_DEST/.git is not a directory; cannot update the checkout of"
+  reset_repo_config .git false || fail "cannot reset the git config of the checkout of"
   run_git rev-parse -q --verify HEAD && OLD=$KOC_OUT
-  if git remote get-url origin >/dev/null 2>&1; then
-    run_git remote set-url origin "$GIT_REPO" || fail "cannot set the remote URL to"
-  else
-    run_git remote add origin "$GIT_REPO" || fail "cannot add remote"
-  fi
+  run_git remote add origin "$GIT_REPO" || fail "cannot add remote"
   log "updating the existing checkout in $GIT_DEST (at ${OLD:-no commit}) to $GIT_REF"
   # full history asked for on a shallow checkout
   [ -z "$DEPTH_ARG" ] && [ -f .git/shallow ] && DEPTH_ARG=--unshallow
 fi
 
-# Resolve GIT_REF into KIND (branch|tag|commit|ref) and NAME.
+# Resolve GIT_REF into KIND (branch|tag|commit|ref) and NAME. Every network operation names GIT_REPO itself, never a
+# remote of the checkout's config.
 ls_remote() {
   run_git ls-remote "$@"
 }
@@ -114,7 +115,7 @@ KIND=
 NAME=
 case $GIT_REF in
   HEAD)
-    retry "ls-remote" ls_remote --symref origin HEAD || fail "cannot reach"
+    retry "ls-remote" ls_remote --symref "$GIT_REPO" HEAD || fail "cannot reach"
     NAME=$(printf '%s\n' "$KOC_OUT" | awk '$1 == "ref:" && $3 == "HEAD" && $2 ~ /^refs\/heads\// { print substr($2, 12); exit }')
     if [ -n "$NAME" ]; then
       KIND=branch
@@ -142,7 +143,7 @@ case $GIT_REF in
       KIND=commit
       NAME=$GIT_REF
     else
-      retry "ls-remote" ls_remote origin "refs/heads/$GIT_REF" "refs/tags/$GIT_REF" || fail "cannot reach"
+      retry "ls-remote" ls_remote "$GIT_REPO" "refs/heads/$GIT_REF" "refs/tags/$GIT_REF" || fail "cannot reach"
       if has_ref "refs/heads/$GIT_REF"; then
         KIND=branch
       elif has_ref "refs/tags/$GIT_REF"; then
@@ -159,26 +160,26 @@ esac
 # Fetch.
 fetch_full() {
   # shellcheck disable=SC2086
-  run_git fetch -q --no-tags origin '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*'
+  run_git fetch -q --no-tags "$GIT_REPO" '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*'
 }
 case $KIND in
   branch)
     # shellcheck disable=SC2086
-    retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG origin "+refs/heads/$NAME:refs/remotes/origin/$NAME" ||
+    retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG "$GIT_REPO" "+refs/heads/$NAME:refs/remotes/origin/$NAME" ||
       fail "cannot fetch branch '$NAME' of"
     ;;
   tag)
     # shellcheck disable=SC2086
-    retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG origin "+refs/tags/$NAME:refs/tags/$NAME" ||
+    retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG "$GIT_REPO" "+refs/tags/$NAME:refs/tags/$NAME" ||
       fail "cannot fetch tag '$NAME' of"
     ;;
   ref)
     # shellcheck disable=SC2086
-    retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG origin "$NAME" || fail "cannot fetch '$NAME' of"
+    retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG "$GIT_REPO" "$NAME" || fail "cannot fetch '$NAME' of"
     ;;
   commit)
     # shellcheck disable=SC2086
-    if ! retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG origin "$NAME"; then
+    if ! retry "fetch" run_git fetch -q --no-tags $DEPTH_ARG "$GIT_REPO" "$NAME"; then
       # Servers that refuse fetching by id: fetch all branches and tags, then look for it.
       log "fetching commit $NAME directly failed; fetching all branches and tags"
       retry "fetch" fetch_full || fail "cannot fetch from"

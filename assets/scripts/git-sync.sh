@@ -69,7 +69,7 @@ GD="$ROOT/.git"
 WT_DIR="$ROOT/.worktrees"
 
 setup_ca
-setup_git
+setup_git "$GIT_REPO" "$GD" "$WT_DIR/*"
 
 g() {
   run_git --git-dir="$GD" "$@"
@@ -80,11 +80,6 @@ init_repo() {
   if ! git --git-dir="$GD" rev-parse --git-dir >/dev/null 2>&1; then
     rm -rf "$GD"
     g init -q --bare --template= || die "git init failed in $GD"
-  fi
-  if git --git-dir="$GD" remote get-url origin >/dev/null 2>&1; then
-    g remote set-url origin "$GIT_REPO" || die "cannot set the remote URL"
-  else
-    g remote add origin "$GIT_REPO" || die "cannot add the remote"
   fi
   rm -f "$LINK_TMP"
 }
@@ -110,12 +105,12 @@ remote_hash() {
   # Candidates in order of preference; "^{}" is the commit an annotated tag points at.
   case $GIT_REF in
     HEAD | refs/*)
-      g ls-remote origin "$GIT_REF" "$GIT_REF^{}" || return 1
+      g ls-remote "$GIT_REPO" "$GIT_REF" "$GIT_REF^{}" || return 1
       koc_cands="$GIT_REF^{} $GIT_REF"
       ;;
     *)
       # without the "^{}" pattern git filters the peeled line out, and an annotated tag would compare as the tag object
-      g ls-remote origin "refs/heads/$GIT_REF" "refs/tags/$GIT_REF" "refs/tags/$GIT_REF^{}" || return 1
+      g ls-remote "$GIT_REPO" "refs/heads/$GIT_REF" "refs/tags/$GIT_REF" "refs/tags/$GIT_REF^{}" || return 1
       koc_cands="refs/heads/$GIT_REF refs/tags/$GIT_REF^{} refs/tags/$GIT_REF"
       ;;
   esac
@@ -160,16 +155,25 @@ prune_worktrees() {
 }
 
 sync_once() {
+  # The repository has no remote: every ls-remote and fetch names GIT_REPO. Its config is renewed whenever it is not
+  # the one written last, so nothing written into it (url.*.insteadOf, http.*, filters) reaches a network operation.
+  if [ "$(cat "$GD/config" 2>/dev/null)" != "$KOC_GD_CONFIG" ]; then
+    reset_repo_config "$GD" true || {
+      log "cannot reset the git config in $GD"
+      return 1
+    }
+    KOC_GD_CONFIG=$(cat "$GD/config")
+  fi
   remote_hash || return 1
   CURRENT=$(current_hash)
   if [ -n "$CURRENT" ] && [ "$CURRENT" = "$REMOTE_HASH" ]; then
     return 0
   fi
   # shellcheck disable=SC2086
-  if ! g fetch -q --no-tags $DEPTH_ARG origin "$FETCH_REF"; then
+  if ! g fetch -q --no-tags $DEPTH_ARG "$GIT_REPO" "$FETCH_REF"; then
     is_full_sha "$FETCH_REF" || return 1
     log "fetching commit $FETCH_REF directly failed; fetching all branches and tags"
-    g fetch -q --no-tags origin '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*' || return 1
+    g fetch -q --no-tags "$GIT_REPO" '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*' || return 1
     g rev-parse --verify -q "$FETCH_REF^{commit}" || return 1
   else
     g rev-parse --verify -q "FETCH_HEAD^{commit}" || return 1
@@ -206,6 +210,7 @@ sync_once() {
   return 0
 }
 
+KOC_GD_CONFIG=
 init_repo
 # Leftovers of an interrupted run: worktrees the link does not point at.
 prune_worktrees "$(current_hash)"

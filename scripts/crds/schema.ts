@@ -62,6 +62,18 @@ interface Rule {
 }
 
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/**
+ * Kubernetes' ConfigMap key syntax (IsConfigMapKey: letters, digits, `-`, `_`, `.`, at most 253, not `.`, not starting
+ * with `..`) as one pattern: a first character that is not a dot, or a dot followed by one that is not.
+ */
+const CONFIGMAP_KEY = '^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$';
+const URL_MAX = 2048;
+// Patterns rather than CEL: a CEL rule on a string inside the unbounded contexts list exceeds the CRD cost budget.
+/** http(s) without `user[:password]@` before the host; ssh users (git@, ssh://git@) are not secrets. */
+const HTTP_URL_NO_USERINFO = '^https?://[^/?#@]*([/?#].*)?$';
+const GIT_URL = '^(https?://[^/?#@]*([/?#].*)?|ssh://.+|git@.+)$';
+/** A Git repository URL: https, http or ssh (git@host:path), never file or another transport, never http credentials. */
+const gitRepository = (description: string): Schema => str(description, { minLength: 1, maxLength: URL_MAX, pattern: GIT_URL });
 const DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
 
 const nameRef = (description: string): Schema =>
@@ -87,7 +99,7 @@ const gitSync = obj(
 const gitContext = obj(
   'A Git repository cloned by the git-init init container.',
   {
-    repository: str('Git URL (https://, http:// or git@).', { minLength: 1 }),
+    repository: gitRepository('Git URL (https://, http:// or git@), without credentials (those go in secretRef).'),
     ref: str('Branch, tag or commit SHA.', { default: 'HEAD' }),
     depth: int32('Clone depth: 1 is shallow, 0 is the full history.', { default: 1, minimum: 0 }),
     recurseSubmodules: bool('Clone submodules recursively.', { default: false }),
@@ -106,12 +118,15 @@ const contextItem = obj(
     name: str('Identifies the context in logs, in context.md and in status.', { pattern: DNS_LABEL, maxLength: 63 }),
     description: str('What this context is, for humans and for the Runtime context.'),
     type: str('Which of text, configMap, git, url is set (Runtime takes no field).', { enum: CONTEXT_TYPES }),
-    text: str('Inline content (type Text).'),
+    text: str('Inline content (type Text). At most 262144 characters: the Agent\'s Text contexts share one ConfigMap (1 MiB); a Task\'s at most 2048 each.', { maxLength: 262_144 }),
     configMap: obj(
       'Content from a ConfigMap (type ConfigMap). With mountPath all keys (or `key`) become files.',
       {
         name: str('ConfigMap name.', { minLength: 1 }),
-        key: str('A single key to use; all keys when unset.'),
+        key: str('A single key to use; all keys when unset. A ConfigMap key: letters, digits, `-`, `_`, `.`; not `.` and not starting with `..`.', {
+          pattern: CONFIGMAP_KEY,
+          maxLength: 253,
+        }),
         optional: bool('Start even when the ConfigMap is missing.'),
       },
       { required: ['name'] },
@@ -120,7 +135,7 @@ const contextItem = obj(
     url: obj(
       'Content fetched over HTTP(S) by the url-fetch init container (type URL).',
       {
-        source: str('http:// or https:// URL.', { pattern: '^https?://' }),
+        source: str('http:// or https:// URL, without credentials (user:password@) in it.', { pattern: HTTP_URL_NO_USERINFO, maxLength: URL_MAX }),
         timeout: str('Fetch timeout (Go duration).', { default: '30s', pattern: DURATION }),
       },
       { required: ['source'] },
@@ -214,9 +229,15 @@ const podSpec = obj('Pod-level settings for every pod generated for the agent.',
     }),
   }),
   securityContext: native(
-    'Container security context for every container; replaces the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault).',
+    'Container security context for every container, merged field by field over the restricted default (allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault): a field you set wins, the others stay.',
   ),
-  podSecurityContext: native('Pod security context (core/v1 PodSecurityContext).'),
+  podSecurityContext: native(
+    'Pod security context (core/v1 PodSecurityContext), merged field by field over the default (runAsNonRoot true). With runAsUser set here, the init containers and sidecars run as that user too (otherwise as 65532).',
+  ),
+  automountServiceAccountToken: bool(
+    'Mount the ServiceAccount token into the server and task pods (for an agent that calls the Kubernetes API with serviceAccountName). Off by default: the agent runs model-chosen commands, and a token it does not need is one it cannot leak.',
+    { default: false },
+  ),
 });
 
 const skillSource = obj(
@@ -226,7 +247,7 @@ const skillSource = obj(
     git: obj(
       'Where the skills are.',
       {
-        repository: str('Git URL (https://, http:// or git@).', { minLength: 1 }),
+        repository: gitRepository('Git URL (https://, http:// or git@), without credentials (those go in secretRef).'),
         ref: str('Branch, tag or commit SHA.', { default: 'HEAD' }),
         path: str('Base directory of the skills in the repository.'),
         names: arr('Skill directories to include; all when unset.', { type: 'string' }),
@@ -324,7 +345,7 @@ const taskSpec = obj(
   {
     agentRef: nameRef('A running Agent: the Task attaches to its server (opencode run --attach).'),
     templateRef: nameRef('An AgentTemplate: the Task runs in an ephemeral pod (opencode run).'),
-    description: str('The task, sent to the agent verbatim.', { minLength: 1 }),
+    description: str('The task, sent to the agent verbatim. At most 32768 characters: it reaches the pod as one environment variable, and Linux caps one at 128 KiB.', { minLength: 1, maxLength: 32_768 }),
     contexts: arr('Text contexts sent ahead of the description (other context types belong on the Agent or AgentTemplate).', contextItem, { maxItems: 16 }),
     timeout: str('Stop the Task (reason Timeout) after this long running (Go duration).', { pattern: DURATION }),
   },
@@ -333,6 +354,10 @@ const taskSpec = obj(
     rules: [
       { rule: 'has(self.agentRef) != has(self.templateRef)', message: 'exactly one of agentRef or templateRef must be set' },
       { rule: "!has(self.contexts) || self.contexts.all(c, c.type == 'Text' && !has(c.mountPath))", message: 'a Task context must be of type Text without mountPath' },
+      {
+        rule: '!has(self.contexts) || self.contexts.all(c, !has(c.text) || size(c.text) <= 2048)',
+        message: 'a Task context text is at most 2048 characters (it travels with the description in one environment variable); put longer text on the Agent',
+      },
     ],
   },
 );

@@ -10,6 +10,8 @@ export const CONDITIONS = {
   serverReady: 'ServerReady',
   /** Agent: the server Deployment is available and its rollout is not stuck. */
   serverHealthy: 'ServerHealthy',
+  /** Agent: False (reason Unauthorized) while the Agent's server refuses the controller's password. */
+  serverAuthorized: 'ServerAuthorized',
   suspended: 'Suspended',
   gitSyncPending: 'GitSyncPending',
   /** Agent: idleTimeout is shorter than the heartbeat staleness window (reason IdleTimeoutTooShort). */
@@ -68,6 +70,9 @@ export const REASONS = {
   /** Kubernetes' own Deployment Progressing reason, passed through. */
   progressDeadlineExceeded: 'ProgressDeadlineExceeded',
   unavailable: 'Unavailable',
+  // ---- Agent ServerAuthorized (ours) ----
+  unauthorized: 'Unauthorized',
+  authorized: 'Authorized',
   // ---- CronTask Ready (KubeOpenCode's own); `suspended` above too ----
   scheduled: 'Scheduled',
   invalidSchedule: 'InvalidSchedule',

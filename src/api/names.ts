@@ -164,4 +164,16 @@ export const NAMES = {
   cronTaskChild: (cronTask: string, unixSeconds: number) => `${cronTask}-${unixSeconds}`,
 } as const;
 
+/**
+ * Size limits of text the pods carry (also in the CRDs). A Task's text reaches its pod as one environment variable
+ * (TASK_DESCRIPTION), and Linux refuses an exec whose single argv/env string exceeds MAX_ARG_STRLEN (128 KiB): the
+ * description and the Task's Text contexts together stay under half of it in characters, leaving room for multi-byte
+ * text and the <context> tags. An Agent's Text contexts go into its generated ConfigMap (at most 1 MiB in all).
+ */
+export const LIMITS = {
+  taskDescription: 32_768,
+  taskContextText: 2_048,
+  contextText: 262_144,
+} as const;
+
 export type TaskPhase = 'Pending' | 'Queued' | 'Running' | 'Completed' | 'Failed';

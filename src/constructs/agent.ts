@@ -31,6 +31,7 @@ import { containerSecurityContext } from '../pod/security';
 import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, tmpMount } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
+import { CONTROLLER_SERVICE_ACCOUNT, agentControllerRules } from './controller-install';
 import { validateEnvironment, validateObjectName } from './environment';
 import { EnvironmentConstruct } from './environment-construct';
 import { IAgentTemplate, IClusterConfig, clusterConfigFor, findTemplate, templateNames } from './lookup';
@@ -121,6 +122,10 @@ export class Agent extends EnvironmentConstruct {
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
   /** The ConfigMap of init and sidecar scripts: one per chart and namespace, shared by its Agents and templates. */
   public readonly scriptsConfigMap: k8s.KubeConfigMap;
+  /** The Role in the Agent's namespace that lets the controller read this Agent's own Secrets, by name. */
+  public readonly controllerRole: k8s.KubeRole;
+  /** Binds {@link controllerRole} to the controller's ServiceAccount. */
+  public readonly controllerRoleBinding: k8s.KubeRoleBinding;
 
   private readonly props: AgentProps;
   private built?: ReturnType<Agent['build']>;
@@ -221,10 +226,45 @@ export class Agent extends EnvironmentConstruct {
       });
     }
 
+    // RBAC objects carry only the labels that find them (they are not part of the server)
+    [this.controllerRole, this.controllerRoleBinding] = this.createControllerRole({
+      name: `${this.name}-controller`,
+      namespace: this.namespace,
+      labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.agent]: this.name },
+    });
+
     this.taskPodTemplate = new k8s.KubePodTemplate(this, 'TaskPodTemplate', {
       metadata: metadata(NAMES.agentTaskPodTemplate(this.name), { [LABELS.component]: 'task' }),
       template: Lazy.any({ produce: () => this.resolve().taskTemplate }) as any,
     });
+  }
+
+  /**
+   * A Role in the Agent's namespace for the controller: the Secrets of this Agent it may read (its server password,
+   * its Rollout contexts' credentials) by name. The controller's ClusterRole has no Secret access: an Agent CR edited
+   * at run time to name another Secret gets a 403 instead of that Secret's content.
+   */
+  private createControllerRole(meta: { name: string; namespace?: string; labels: Record<string, string> }): [k8s.KubeRole, k8s.KubeRoleBinding] {
+    const controllerNs = this.props.networkPolicy?.controllerNamespace ?? 'kubeopencode-system';
+    const role = new k8s.KubeRole(this, 'ControllerRole', {
+      metadata: meta,
+      rules: Lazy.any({ produce: () => agentControllerRules(this.secretsForController()) }) as any,
+    });
+    const binding = new k8s.KubeRoleBinding(this, 'ControllerRoleBinding', {
+      metadata: meta,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: meta.name },
+      subjects: [{ kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: controllerNs }],
+    });
+    return [role, binding];
+  }
+
+  /** The Secrets the controller reads for this Agent: the server password and the Rollout contexts' credentials. */
+  private secretsForController(): string[] {
+    const auth = this.props.serverAuth;
+    const names = auth?.enabled === false ? [] : [auth?.secretRef?.name ?? NAMES.serverAuthSecret(this.name)];
+    for (const c of this.environment().contexts ?? []) if (isRollout(c) && c.git?.secretRef?.name) names.push(c.git.secretRef.name);
+    // an empty resourceNames would mean "every Secret": a name that cannot exist keeps the rule closed
+    return names.length ? names : [`${this.name}-no-secrets`];
   }
 
   /** The OpenCode server port. */

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gen from '../../imports/kubeopencode.io';
 import { KubeOpenCodeConfigSpec, Proxy } from '../api';
-import { Problems } from '../validation';
+import { Problems, warnProxyPasswords } from '../validation';
 import { clusterScoped } from './cluster-scoped';
 import { IClusterConfig, isClusterConfig, markClusterConfig } from './lookup';
 
@@ -35,6 +35,7 @@ export class KubeOpenCodeConfig extends Construct implements IClusterConfig {
     if (props.clusterDomain !== undefined) {
       problems.check(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(props.clusterDomain), 'clusterDomain', `'${props.clusterDomain}' is not a DNS domain`);
     }
+    warnProxyPasswords(props.proxy, problems);
     problems.throwIfAny();
     this.clusterProxy = props.proxy;
     this.clusterDomain = props.clusterDomain;

@@ -182,8 +182,8 @@ export function controllerRules(): k8s.PolicyRule[] {
     // owner references on what synth made for an Agent (uids exist only in the cluster), the task PodTemplates included;
     // ConfigMaps also hold a Rollout context's CA bundle
     { apiGroups: [''], resources: ['services', 'configmaps', 'persistentvolumeclaims', 'podtemplates'], verbs: ['get', 'list', 'watch', 'patch'] },
-    // the server password Secret ({agent}-server-auth) is created when missing
-    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create'] },
+    // no Secrets here: each Agent's manifests carry a Role in its namespace for exactly the Secrets that Agent needs
+    // (agentControllerRules), so an Agent CR that names someone else's Secret gets a 403, not its content
     // suspend/standby scale the server; Rollout git sync sets a pod-template annotation
     { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
     // CronTask suspend is mirrored onto the CronJob
@@ -191,6 +191,21 @@ export function controllerRules(): k8s.PolicyRule[] {
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   ];
 }
+
+/**
+ * What the controller may do with the Secrets of one Agent, in the Agent's namespace (a Role the Agent construct emits,
+ * bound to the controller's ServiceAccount): read its server password Secret and the Secrets of its Rollout Git
+ * contexts, by name, and create Secrets there (the password Secret when missing; `create` cannot be limited by name).
+ */
+export function agentControllerRules(secretNames: readonly string[]): k8s.PolicyRule[] {
+  return [
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [...new Set(secretNames)].sort(), verbs: ['get'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  ];
+}
+
+/** The controller's ServiceAccount name (in the controller's namespace). */
+export const CONTROLLER_SERVICE_ACCOUNT = NAME;
 
 let crdCache: any[] | undefined;
 

@@ -4,7 +4,7 @@ import { validateCredentials } from '../pod/credentials';
 import { parseOpencodeConfig } from '../pod/opencode-config';
 import { validatePodSettings } from '../pod/security';
 import { validateSkills } from '../pod/skills';
-import { Problems, isDnsLabel, isDnsSubdomain } from '../validation';
+import { Problems, isDnsLabel, isDnsSubdomain, warnProxyPasswords } from '../validation';
 
 /** Checks the execution-environment fields Agent and AgentTemplate share. Returns the parsed config. */
 export function validateEnvironment(
@@ -27,6 +27,7 @@ export function validateEnvironment(
     if (v !== undefined) problems.check(v.trim() !== '' && !/\s/.test(v), f, `'${v}' is not an image reference`);
   }
   validateContexts(e.contexts, e.workspaceDir, problems);
+  warnProxyPasswords(e.proxy, problems);
   validateCredentials(e.credentials, problems);
   validateSkills(e.skills, problems);
   if (e.caBundle) {

@@ -1,7 +1,7 @@
 import { ApiObject, ApiObjectMetadata, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gen from '../../imports/kubeopencode.io';
-import { TaskSpec } from '../api';
+import { LIMITS, TaskSpec } from '../api';
 import { validateContexts } from '../pod/contexts';
 import { Problems, isDnsSubdomain, isDuration } from '../validation';
 
@@ -36,6 +36,16 @@ export function validateTaskSpec(spec: TaskProps, problems: Problems, field = 's
     if (r !== undefined) problems.check(isDnsSubdomain(r.name ?? ''), `${field}.${k}.name`, `'${r.name}' is not a valid name`);
   }
   problems.check(typeof spec.description === 'string' && spec.description.trim() !== '', `${field}.description`, 'is required (the task for the agent)');
+  if (typeof spec.description === 'string') {
+    problems.check(spec.description.length <= LIMITS.taskDescription, `${field}.description`,
+      `is ${spec.description.length} characters; at most ${LIMITS.taskDescription} (it reaches the pod as one environment variable, which Linux caps at 128 KiB)`);
+  }
+  (spec.contexts ?? []).forEach((c, i) => {
+    if (typeof c.text === 'string') {
+      problems.check(c.text.length <= LIMITS.taskContextText, `${field}.contexts[${i}].text`,
+        `is ${c.text.length} characters; a Task context text is at most ${LIMITS.taskContextText} (put longer text on the Agent)`);
+    }
+  });
   if (spec.timeout !== undefined) problems.check(isDuration(spec.timeout), `${field}.timeout`, `'${spec.timeout}' is not a duration (e.g. 30m)`);
   validateContexts(spec.contexts, undefined, problems, `${field}.contexts`);
   // A Task's pod is a PodTemplate the Agent or template synthesized: it has no init containers of the Task's own, so

@@ -183,7 +183,15 @@ export class Controller {
       metrics: this.metrics,
       queue: this.queue,
       executor: new WriteExecutor(this.rest, events, this.log),
-      sessions: new AgentSessions({ rest: this.rest, serverUrl: this.opts.serverUrl, clusterDomain }),
+      sessions: new AgentSessions({
+        rest: this.rest,
+        serverUrl: this.opts.serverUrl,
+        clusterDomain,
+        now: this.now,
+        log: this.log,
+        agent: (ns, name) => shell.get('Agent', ns, name),
+        onSecretMissing: (ns, name) => this.agents.secretMissing(ns, name),
+      }),
       now: this.now,
     });
     return shell;

@@ -14,11 +14,29 @@ export interface SessionSummary {
   readonly busy: boolean;
 }
 
+/** Messages read for a session's outcome: the newest this many (messageCount and tokenUsage count at most these). */
+export const MESSAGE_LIMIT = 1000;
+/** The most a server answer may weigh: a session's messages carry their parts (tool output…). */
+export const MAX_RESPONSE_BYTES = 32 << 20;
+
+/** The body as text, refusing one larger than `max` bytes (read as it streams, never held whole beyond that). */
+async function readBounded(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > max) throw new Error(`the agent server's answer exceeds ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export class OpencodeClient {
   constructor(
     private readonly baseUrl: string,
     private readonly password: string | undefined,
-    private readonly opts: { username?: string; timeoutMs?: number } = {},
+    private readonly opts: { username?: string; timeoutMs?: number; onUnauthorized?: () => Promise<void> | void; onAuthorized?: () => Promise<void> | void } = {},
   ) {}
 
   private async call(path: string, method = 'GET'): Promise<any> {
@@ -27,8 +45,10 @@ export class OpencodeClient {
       headers.authorization = `Basic ${Buffer.from(`${this.opts.username ?? 'opencode'}:${this.password}`).toString('base64')}`;
     }
     const res = await fetch(this.baseUrl.replace(/\/$/, '') + path, { method, headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000) });
+    if (res.status === 401) await this.opts.onUnauthorized?.();
+    else if (res.ok) await this.opts.onAuthorized?.();
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}`);
-    const text = await res.text();
+    const text = await readBounded(res, MAX_RESPONSE_BYTES);
     return text ? JSON.parse(text) : undefined;
   }
 
@@ -43,7 +63,8 @@ export class OpencodeClient {
   }
 
   async summary(session: { id: string; title: string }): Promise<SessionSummary> {
-    const messages = ((await this.call(`/session/${encodeURIComponent(session.id)}/message`)) ?? []) as Array<{ info: any }>;
+    // bounded: the newest MESSAGE_LIMIT messages (the server's `limit`), and the response size
+    const messages = ((await this.call(`/session/${encodeURIComponent(session.id)}/message?limit=${MESSAGE_LIMIT}`)) ?? []) as Array<{ info: any }>;
     const usage = { input: 0, output: 0, reasoning: 0, cache: 0 };
     for (const m of messages) {
       const t = m.info?.tokens;

@@ -53,7 +53,12 @@ export function taskPodFromTemplate(task: any, podTemplate: any): any {
  */
 export function taskText(spec: { description: string; contexts?: Array<{ name?: string; type: string; text?: string }> }): string {
   const blocks = (spec.contexts ?? [])
-    .map((c, i) => (c.type === 'Text' && c.text !== undefined ? `<context name="${c.name ?? `text-${i}`}" type="Text">\n${c.text.replace(/\n?$/, '\n')}</context>` : undefined))
+    .map((c, i) => (c.type === 'Text' && c.text !== undefined ? `<context name="${xmlAttr(c.name ?? `text-${i}`)}" type="Text">\n${c.text.replace(/\n?$/, '\n')}</context>` : undefined))
     .filter((b): b is string => b !== undefined);
   return blocks.length ? `${blocks.join('\n\n')}\n\n${spec.description}` : spec.description;
+}
+
+/** A value inside an XML attribute, as context-init writes it: no name can close the tag or start another block. */
+export function xmlAttr(v: string): string {
+  return v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, '&#10;');
 }

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { k8s } from 'cdk8s-plus-28';
-import { ContextItem, DEFAULTS, PATHS } from '../api';
-import { Problems, durationSeconds, isDnsLabel, isDnsSubdomain, isDuration } from '../validation';
+import { ContextItem, DEFAULTS, LIMITS, PATHS } from '../api';
+import { Problems, ValidationError, durationSeconds, hasUserinfo, isConfigMapKey, isDnsLabel, isDnsSubdomain, isDuration, isGitUrl } from '../validation';
 import { contextInitContainer } from './context-init';
 import { gitCredentials, gitInitContainer, gitSyncContainers } from './git-init';
 import { CONTEXT_SOURCES_VOLUME, SystemBase, WORKSPACE_VOLUME } from './system';
@@ -71,22 +71,32 @@ export function validateContexts(
     switch (c.type) {
       case 'Text':
         problems.check(typeof c.text === 'string', `${f}.text`, 'must be a string');
+        if (typeof c.text === 'string') {
+          problems.check(c.text.length <= LIMITS.contextText, `${f}.text`, `is ${c.text.length} characters; at most ${LIMITS.contextText} (the Text contexts share one ConfigMap of at most 1 MiB)`);
+        }
         break;
       case 'Runtime':
         problems.check(c.mountPath === undefined, `${f}.mountPath`, 'a Runtime context always goes into context.md; remove mountPath');
         break;
       case 'ConfigMap':
-        if (c.configMap) problems.check(isDnsSubdomain(c.configMap.name ?? ''), `${f}.configMap.name`, `'${c.configMap.name}' is not a ConfigMap name (a DNS subdomain)`);
+        if (c.configMap) {
+          problems.check(isDnsSubdomain(c.configMap.name ?? ''), `${f}.configMap.name`, `'${c.configMap.name}' is not a ConfigMap name (a DNS subdomain)`);
+          if (c.configMap.key !== undefined) {
+            problems.check(isConfigMapKey(c.configMap.key), `${f}.configMap.key`,
+              `${JSON.stringify(c.configMap.key)} is not a ConfigMap key (letters, digits, '-', '_' and '.', at most 253 characters, not '.' and not starting with '..')`);
+          }
+        }
         break;
       case 'URL':
         if (c.url) {
           problems.check(/^https?:\/\/[^/\s]+/.test(c.url.source ?? ''), `${f}.url.source`, `'${c.url.source}' is not an http:// or https:// URL`);
+          problems.check(!hasUserinfo(c.url.source ?? ''), `${f}.url.source`, 'carries credentials (user:password@ before the host); a URL is plain text in the manifest and the pod spec: fetch a URL that needs no credentials in it');
           if (c.url.timeout !== undefined) problems.check(isDuration(c.url.timeout), `${f}.url.timeout`, `'${c.url.timeout}' is not a duration (e.g. 30s, 2m)`);
         }
         break;
       case 'Git':
         if (!c.git) break;
-        problems.check(!!c.git.repository && /^(https?:\/\/|git@|ssh:\/\/|file:\/\/)/.test(c.git.repository), `${f}.git.repository`, `'${c.git.repository}' is not a Git URL (https://, http:// or git@)`);
+        validateGitRepository(c.git.repository, `${f}.git.repository`, problems);
         problems.check(c.mountPath !== undefined, `${f}.mountPath`, 'is required for a Git context (where in the workspace to check it out)');
         if (c.git.depth !== undefined) problems.check(Number.isInteger(c.git.depth) && c.git.depth >= 0, `${f}.git.depth`, `${c.git.depth} must be 0 (full history) or a positive integer`);
         if (c.git.secretRef) problems.check(isDnsSubdomain(c.git.secretRef.name ?? ''), `${f}.git.secretRef.name`, 'must name a Secret');
@@ -99,6 +109,28 @@ export function validateContexts(
         break;
     }
   });
+}
+
+/** A Git URL the pods may fetch: https, http or ssh, without credentials (those belong in secretRef). */
+export function validateGitRepository(repository: string | undefined, field: string, problems: Problems): void {
+  if (!repository || !isGitUrl(repository)) {
+    problems.add(field, `${JSON.stringify(repository ?? '')} is not a Git URL (https://, http://, ssh:// or git@; file:// and other transports are refused)`);
+    return;
+  }
+  problems.check(!hasUserinfo(repository), field,
+    'carries credentials (user:token@ before the host); they would be plain text in the manifest, the pod spec and the agent\'s view: put them in a Secret (keys username and password) and name it in secretRef');
+}
+
+/**
+ * One line of context-init's CONTEXT_PARTS (NAME|TYPE|SOURCE[|optional]). A field with a line break or `|` would
+ * start another part (another file copied into context.md, which goes to the model provider): validation rejects such
+ * names and keys, and this refuses them whatever path they came by.
+ */
+export function contextPart(name: string, type: string, source: string, optional?: boolean): string {
+  for (const [what, v] of [['name', name], ['type', type], ['source', source]] as const) {
+    if (/[\r\n|]/.test(v)) throw new ValidationError(`context ${JSON.stringify(name)}: the ${what} ${JSON.stringify(v)} contains a line break or '|'`);
+  }
+  return `${name}|${type}|${source}${optional ? '|optional' : ''}`;
 }
 
 /** What the contexts add to a pod. */
@@ -150,7 +182,7 @@ export function planContexts({ contexts, base, runtimeText, generatedVolume }: C
           // a Text context with mountPath: the generated file, mounted where asked
           plan.mainMounts.push({ name: generatedVolume, mountPath: target, subPath: key, readOnly: true });
         } else {
-          parts.push(`${name}|${c.type}|${PATHS.generatedDir}/${key}`);
+          parts.push(contextPart(name, c.type, `${PATHS.generatedDir}/${key}`));
         }
         break;
       }
@@ -168,7 +200,7 @@ export function planContexts({ contexts, base, runtimeText, generatedVolume }: C
         } else {
           const dir = `${PATHS.contextSourcesDir}/cm-${i}`;
           contextInitMounts.push({ name: volume, mountPath: dir, readOnly: true });
-          parts.push(`${name}|ConfigMap|${cm.key ? `${dir}/${cm.key}` : dir}${cm.optional ? '|optional' : ''}`);
+          parts.push(contextPart(name, 'ConfigMap', cm.key ? `${dir}/${cm.key}` : dir, cm.optional));
         }
         break;
       }
@@ -176,7 +208,7 @@ export function planContexts({ contexts, base, runtimeText, generatedVolume }: C
         const dest = target ?? `${PATHS.contextSourcesDir}/fetched/url-${i}`;
         if (!target) {
           needSources = true;
-          parts.push(`${name}|URL|${dest}`);
+          parts.push(contextPart(name, 'URL', dest));
         }
         plan.initContainers.push(urlFetchContainer(base, {
           index: i,
@@ -203,9 +235,16 @@ export function planContexts({ contexts, base, runtimeText, generatedVolume }: C
           mounts: [workspaceMount],
         };
         if (isHotReload(c)) {
+          // The sync repository (and the token-bearing fetches it drives) lives in its own volume: writable by the
+          // git-sync containers only, read-only in the main container, which reads the worktree through the link.
+          const root = `${ws}/.kubeopencode/git/${name}`;
+          const syncVolume = `git-sync-${i}`;
+          plan.volumes.push({ name: syncVolume, emptyDir: {} });
+          plan.mainMounts.push({ name: syncVolume, mountPath: root, readOnly: true });
           const sync = gitSyncContainers(base, {
             ...common,
-            root: `${ws}/.kubeopencode/git/${name}`,
+            mounts: [workspaceMount, { name: syncVolume, mountPath: root }],
+            root,
             link: target!,
             intervalSeconds: Math.max(1, Math.round(durationSeconds(git.sync?.interval ?? DEFAULTS.gitSyncInterval))),
           });

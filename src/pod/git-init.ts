@@ -14,7 +14,9 @@ export function gitCredentials(secretName: string | undefined, volume: string, n
   if (!secretName) return { volumes: [], mounts: [] };
   const dir = `${PATHS.gitCredentialsDir}/${name}`;
   return {
-    volumes: [{ name: volume, secret: { secretName, defaultMode: 0o400 } }],
+    // 0444: the script containers run as uid 65532 and the kubelet makes a Secret's files root's; only the git
+    // containers mount this volume, so "others" are their own processes
+    volumes: [{ name: volume, secret: { secretName, defaultMode: 0o444 } }],
     mounts: [{ name: volume, mountPath: dir, readOnly: true }],
     dir,
   };

@@ -7,7 +7,7 @@ import { credentialWiring } from './credentials';
 import { renderOpencodeConfig } from './opencode-config';
 import { proxyEnv } from './proxy';
 import { mainResources, withSystemResources } from './resources';
-import { containerSecurityContext, podSecurityContext } from './security';
+import { containerSecurityContext, podSecurityContext, systemSecurityContext } from './security';
 import { planSkills } from './skills';
 import {
   GENERATED_VOLUME,
@@ -19,7 +19,6 @@ import {
   resolveSystemImages,
   scriptsVolume,
   tmpMount,
-  SYSTEM_UID,
 } from './system';
 
 const optional = <T>(x: T | undefined): T[] => (x === undefined ? [] : [x]);
@@ -72,9 +71,10 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
   const proxy = proxyEnv(e.proxy);
   const base: SystemBase = {
     images: resolveSystemImages(input.systemImages),
-    env: [...proxy, ...(ca ? [ca.env] : [])],
+    // HOME: the script containers run as a uid their image does not know (HOME would be /)
+    env: [{ name: 'HOME', value: PATHS.tmp }, ...proxy, ...(ca ? [ca.env] : [])],
     mounts: [tmpMount, ...(ca ? [ca.mount] : [])],
-    securityContext,
+    securityContext: systemSecurityContext(e.podSpec),
     workspaceDir: ws,
     scripts: new Set(),
   };
@@ -138,7 +138,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
     image: e.executorImage ?? IMAGES.executor,
     command: m.command,
     workingDir: ws,
-    env: [...env, ...(m.env ?? []), ...base.env, ...credentials.env],
+    env: [...env, ...(m.env ?? []), ...base.env.filter((v) => v.name !== 'HOME'), ...credentials.env],
     ports: m.ports,
     startupProbe: m.startupProbe,
     readinessProbe: m.readinessProbe,
@@ -171,11 +171,10 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
 /**
  * The init container that puts the opencode binary at /tools/opencode. It runs the agent image's ENTRYPOINT (no
  * command: upstream's image has the binary at /opencode only, not on PATH). The image runs as root by default, so it
- * gets a non-root uid unless the user's security context names one; the proxy and CA env reach it like every
- * container.
+ * runs with the system containers' security context (a non-root uid unless the user names one); the proxy and CA env
+ * reach it like every container.
  */
 function opencodeInitContainer(e: Environment, base: SystemBase): k8s.Container {
-  const userSet = base.securityContext.runAsUser !== undefined || e.podSpec?.podSecurityContext?.runAsUser !== undefined;
   return {
     name: 'opencode-init',
     image: e.agentImage ?? IMAGES.agent,
@@ -185,16 +184,19 @@ function opencodeInitContainer(e: Environment, base: SystemBase): k8s.Container 
       ...base.env,
     ],
     volumeMounts: [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }, ...base.mounts],
-    securityContext: userSet ? base.securityContext : { ...base.securityContext, runAsNonRoot: true, runAsUser: SYSTEM_UID, runAsGroup: SYSTEM_UID },
+    securityContext: base.securityContext,
   };
 }
 
 /** What every pod generated for an environment shares at pod level: identity, pull secrets, placement, security. */
 export function podLevelSettings(e: Environment): Pick<k8s.PodSpec,
-'serviceAccountName' | 'imagePullSecrets' | 'runtimeClassName' | 'nodeSelector' | 'tolerations' | 'affinity' | 'securityContext'> {
+'serviceAccountName' | 'automountServiceAccountToken' | 'imagePullSecrets' | 'runtimeClassName' | 'nodeSelector' | 'tolerations' | 'affinity' |
+'securityContext'> {
   const scheduling = e.podSpec?.scheduling;
   return {
     serviceAccountName: e.serviceAccountName,
+    // the agent runs model-chosen commands: no API token unless the Agent asks for one
+    automountServiceAccountToken: e.podSpec?.automountServiceAccountToken ?? false,
     imagePullSecrets: e.imagePullSecrets?.length ? e.imagePullSecrets.map((s) => ({ name: s.name })) : undefined,
     runtimeClassName: e.podSpec?.runtimeClassName,
     nodeSelector: scheduling?.nodeSelector as Record<string, string> | undefined,

@@ -2,6 +2,7 @@ import * as path from 'path';
 import { k8s } from 'cdk8s-plus-28';
 import { DEFAULTS, SkillSource, skillDir } from '../api';
 import { Problems, isDnsLabel, isDnsSubdomain } from '../validation';
+import { validateGitRepository } from './contexts';
 import { gitCredentials, gitInitContainer } from './git-init';
 import { SKILLS_VOLUME, SystemBase } from './system';
 
@@ -12,7 +13,8 @@ export function validateSkills(skills: readonly SkillSource[] | undefined, probl
     problems.check(!!s.name && isDnsLabel(s.name), `${f}.name`, `'${s.name}' must be a DNS label (it becomes /skills/${s.name}/)`);
     problems.check(!names.has(s.name), `${f}.name`, `'${s.name}' is used twice; skill source names must be unique`);
     names.add(s.name);
-    problems.check(!!s.git?.repository, `${f}.git.repository`, 'is required');
+    if (!s.git?.repository) problems.add(`${f}.git.repository`, 'is required');
+    else validateGitRepository(s.git.repository, `${f}.git.repository`, problems);
     if (s.git?.depth !== undefined) problems.check(Number.isInteger(s.git.depth) && s.git.depth >= 0, `${f}.git.depth`, 'must be 0 (full history) or a positive integer');
     if (s.git?.path !== undefined) problems.check(!s.git.path.split('/').includes('..'), `${f}.git.path`, `'${s.git.path}' must stay inside the repository`);
     (s.git?.names ?? []).forEach((n, j) =>

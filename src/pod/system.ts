@@ -20,9 +20,6 @@ export function resolveSystemImages(images: SystemImages | undefined): Required<
   return { git: images?.git ?? IMAGES.git, curl: images?.curl ?? IMAGES.curl };
 }
 
-/** The non-root uid our system containers run as when their image would run as root (the distroless 'nonroot'). */
-export const SYSTEM_UID = 65532;
-
 export const TMP_VOLUME = 'tmp';
 export const WORKSPACE_VOLUME = 'workspace';
 export const TOOLS_VOLUME = 'tools';

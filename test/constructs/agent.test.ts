@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
 import { Agent, AgentProps, UPSTREAM_RELEASE, ValidationError } from '../../src';
+import { restrictedViolations } from '../util/pss';
 import { allContainers, chart, container, envOf, mountOf, podSpec, scriptOf, synth, volume } from '../util/synth';
 
 const base: AgentProps = {
@@ -123,8 +124,8 @@ describe('Agent: defaults', () => {
           allowPrivilegeEscalation: false,
           capabilities: { drop: ['ALL'] },
           seccompProfile: { type: 'RuntimeDefault' },
-          // the agent image has no USER (it would run as root): opencode-init gets a non-root uid
-          ...(c.name === 'opencode-init' ? { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 } : {}),
+          // the images of our system containers run as root (alpine/git, the agent image): they get a non-root uid
+          ...(c.name === 'server' || c.name === 'task' ? {} : { runAsUser: 65532 }),
         });
       }
     }
@@ -180,7 +181,7 @@ describe('Agent: guide sections on its static shape', () => {
     }
   });
 
-  test('podSpec.securityContext replaces the default on every container; podSecurityContext on the pod', () => {
+  test('the guide\'s hardened-agent and uid-agent overrides produce exactly what they ask for', () => {
     const hardened = {
       runAsNonRoot: true,
       allowPrivilegeEscalation: false,
@@ -189,12 +190,14 @@ describe('Agent: guide sections on its static shape', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     };
     const m = agent({
-      contexts: [{ type: 'Text', text: 'x' }],
+      contexts: [{ type: 'Text', text: 'x' }, { name: 'code', type: 'Git', git: { repository: 'https://github.com/org/repo.git' }, mountPath: 'code' }],
       podSpec: { securityContext: hardened, podSecurityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 } },
     });
     for (const o of [m.find('Deployment', 'a-server'), m.find('PodTemplate', 'a-task')]) {
       const pod = podSpec(o);
-      expect(pod.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+      // merged over the default (runAsNonRoot), which the example's own settings already imply
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+      // every container, the script containers included, runs as the uid the pod asks for
       for (const c of allContainers(pod)) expect(c.securityContext).toEqual(hardened);
     }
   });
@@ -257,7 +260,8 @@ describe('Agent: guide sections on its static shape', () => {
   test('a user-supplied runAsUser is kept on opencode-init', () => {
     const m = agent({ podSpec: { securityContext: { runAsUser: 1234, allowPrivilegeEscalation: false } } });
     const init = container(podSpec(m.find('Deployment', 'a-server')), 'opencode-init');
-    expect(init.securityContext).toEqual({ runAsUser: 1234, allowPrivilegeEscalation: false });
+    // merged over the restricted defaults (podSpec.securityContext never drops them)
+    expect(init.securityContext).toEqual({ runAsUser: 1234, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
   });
 
   test('a mount point below a read-only mount is a synth error naming the container and both paths', () => {
@@ -386,6 +390,55 @@ describe('Agent: bad input is a synth-time error naming the construct and the fi
 
 
 describe('Agent: secure by default', () => {
+  test('every pod passes the Restricted Pod Security Standard: runAsNonRoot, and a non-root uid for the root-user script images', () => {
+    const m = agent({
+      contexts: [
+        { type: 'Text', text: 'x' },
+        { name: 'code', type: 'Git', git: { repository: 'https://github.com/org/repo.git' }, mountPath: 'code' },
+        { name: 'spec', type: 'URL', url: { source: 'https://example.com/a.yaml' } },
+      ],
+      agentImage: 'quay.io/kubeopencode/kubeopencode-agent-opencode:latest',
+    });
+    for (const o of [m.find('Deployment', 'a-server'), m.find('PodTemplate', 'a-task')]) {
+      const pod = podSpec(o);
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true });
+      expect(restrictedViolations(pod)).toEqual([]);
+    }
+    const pod = podSpec(m.find('Deployment', 'a-server'));
+    const scripts = ['opencode-init', 'git-init-code', 'url-fetch-spec', 'context-init'];
+    for (const name of scripts) {
+      const c = container(pod, name);
+      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' }, runAsUser: 65532 });
+      if (name !== 'opencode-init') expect(envOf(c).HOME).toBe('/tmp'); // opencode-init only copies a file
+    }
+    // the main container runs as its image's (non-root) user
+    expect(container(pod, 'server').securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  test('podSpec.securityContext is merged over the defaults: setting one field keeps the others', () => {
+    const m = agent({ podSpec: { securityContext: { readOnlyRootFilesystem: true } } });
+    const pod = podSpec(m.find('Deployment', 'a-server'));
+    expect(container(pod, 'server').securityContext).toEqual({
+      allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' }, readOnlyRootFilesystem: true,
+    });
+    expect(restrictedViolations(pod)).toEqual([]);
+  });
+
+  test('no ServiceAccount token in the server and task pods unless podSpec.automountServiceAccountToken asks for it', () => {
+    const m = agent({});
+    for (const o of [m.find('Deployment', 'a-server'), m.find('PodTemplate', 'a-task')]) expect(podSpec(o).automountServiceAccountToken).toBe(false);
+    const m2 = agent({ podSpec: { automountServiceAccountToken: true } });
+    for (const o of [m2.find('Deployment', 'a-server'), m2.find('PodTemplate', 'a-task')]) expect(podSpec(o).automountServiceAccountToken).toBe(true);
+  });
+
+  test('an explicit opt-out is kept as written (and is what the Restricted check reports)', () => {
+    const c = chart('team');
+    new Agent(c, 'a', { ...base, podSpec: { podSecurityContext: { runAsNonRoot: false, runAsUser: 0 } } });
+    const pod = podSpec(synth(c, { restricted: false }).find('Deployment', 'a-server'));
+    expect(pod.securityContext).toEqual({ runAsNonRoot: false, runAsUser: 0 });
+    expect(restrictedViolations(pod)).toEqual(expect.arrayContaining([expect.stringMatching(/^restricted: runAsNonRoot != true/), 'restricted: pod runAsUser = 0']));
+  });
+
   test('a NetworkPolicy admits only the agent\'s task pods, the controller and allowed peers to the server port', () => {
     const c = chart('team');
     new Agent(c, 'a', { ...base, port: 4100, networkPolicy: { allowFrom: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] } });
@@ -406,5 +459,22 @@ describe('Agent: secure by default', () => {
     const c = chart('team');
     new Agent(c, 'a', { ...base, networkPolicy: { enabled: false } });
     expect(synth(c).all('NetworkPolicy')).toHaveLength(0);
+  });
+});
+
+describe('Agent: the controller reads only this Agent\'s Secrets', () => {
+  test('a Role in the Agent\'s namespace names its server password Secret and its Rollout credentials; the ClusterRole has no Secrets', () => {
+    const m = agent({
+      contexts: [{ name: 'cfg', type: 'Git', git: { repository: 'https://github.com/org/cfg.git', secretRef: { name: 'git-pat' }, sync: { enabled: true, policy: 'Rollout' } }, mountPath: 'cfg' }],
+    });
+    const role = m.find('Role', 'a-controller');
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['a-server-auth', 'git-pat'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+    expect(m.find('RoleBinding', 'a-controller').subjects).toEqual([{ kind: 'ServiceAccount', name: 'kubeopencode-controller', namespace: 'kubeopencode-system' }]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { controllerRules } = require('../../src/constructs/controller-install');
+    expect(controllerRules().filter((r: any) => r.resources.includes('secrets'))).toEqual([]);
   });
 });

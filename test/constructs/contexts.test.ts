@@ -47,7 +47,8 @@ describe('Flexible Context System: the guide example', () => {
     // the Secret (username + password/PAT) is a mounted directory read by a credential helper: never env or argv
     const dir = envOf(priv).GIT_CREDENTIALS_DIR;
     expect(dir).toBe('/kubeopencode/git-credentials/private-repo');
-    expect(volume(pod, mountOf(priv, dir)!.name).secret).toEqual({ secretName: 'github-git-credentials', defaultMode: 0o400 });
+    // 0444: the git containers run as uid 65532 and a Secret's files are root's; only they mount it
+    expect(volume(pod, mountOf(priv, dir)!.name).secret).toEqual({ secretName: 'github-git-credentials', defaultMode: 0o444 });
     expect(JSON.stringify(priv.env)).not.toMatch(/secretKeyRef/);
   });
 
@@ -189,6 +190,28 @@ describe('Git Auto-Sync', () => {
     expect(envOf(sidecar).GIT_SYNC_ONE_TIME).toBeUndefined();
   });
 
+  test('HotReload: the sync repository is writable by the git-sync containers only, read-only in the server', () => {
+    const { pod } = build({
+      contexts: [{ name: 'team-prompts', type: 'Git', git: { repository: 'https://github.com/org/prompts.git', sync: { enabled: true } }, mountPath: 'prompts' }],
+    });
+    const root = '/workspace/.kubeopencode/git/team-prompts';
+    // the mount that decides what a path is: the deepest mountPath containing it
+    const effective = (c: any, p: string) => (c.volumeMounts as any[])
+      .filter((m) => p === m.mountPath || p.startsWith(`${m.mountPath}/`))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    for (const p of [root, `${root}/.git`, `${root}/.git/config`, `${root}/.worktrees/abc`]) {
+      const m = effective(container(pod, 'server'), p);
+      expect(m).toMatchObject({ readOnly: true });
+      expect(m.name).not.toBe('workspace');
+      for (const name of ['git-init-team-prompts', 'git-sync-team-prompts']) {
+        const c = allContainers(pod).find((x: any) => x.name === name);
+        expect(effective(c, p)).toMatchObject({ name: m.name });
+        expect(effective(c, p).readOnly).toBeFalsy();
+      }
+    }
+    expect(volume(pod, effective(container(pod, 'server'), root).name).emptyDir).toEqual({});
+  });
+
   test('Rollout: no sidecar; the context is marked on the Deployment for the controller', () => {
     const { deploy, pod } = build({
       contexts: [{ name: 'agent-config', type: 'Git', git: { repository: 'https://github.com/org/agent-config.git', ref: 'main', sync: { enabled: true, interval: '10m', policy: 'Rollout' } }, mountPath: '.' }],
@@ -219,4 +242,82 @@ describe('Bad contexts are synth-time errors', () => {
   test('a URL that is not http(s)', () => expectError([{ type: 'URL', url: { source: 'ftp://x/y' } }], /url\.source: 'ftp:\/\/x\/y' is not an http/));
   test('duplicate names', () => expectError([{ name: 'x', type: 'Text', text: 'a' }, { name: 'x', type: 'Text', text: 'b' }], /contexts\[1\]\.name: 'x' is used twice/));
   test('a Runtime context with mountPath', () => expectError([{ type: 'Runtime', mountPath: 'r.md' }], /Runtime context always goes into context\.md/));
+});
+
+describe('Inputs that would move a secret or a file where it does not belong are synth-time errors', () => {
+  const errorOf = (props: Partial<AgentProps>): string => {
+    const c = chart('ns');
+    try {
+      new Agent(c, 'bad', { ...base, ...props });
+      Testing.synth(c);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '';
+  };
+  const cm = (key: string) => ({ contexts: [{ name: 'ops', type: 'ConfigMap' as const, configMap: { name: 'runbooks', key } }] });
+
+  test.each([
+    '../../../../var/run/secrets/kubernetes.io/serviceaccount/token',
+    '..data',
+    '.',
+    'a/b',
+    'a\nb',
+    'x'.repeat(254),
+  ])('ConfigMap key %j is not a ConfigMap key', (key) => {
+    expect(errorOf(cm(key))).toContain(`Agent 'test/bad': contexts[0].configMap.key: ${JSON.stringify(key)} is not a ConfigMap key (letters, digits, '-', '_' and '.', at most 253 characters, not '.' and not starting with '..')`);
+  });
+
+  test('a valid ConfigMap key is accepted', () => {
+    expect(errorOf(cm('runbook.v2_final-1.md'))).toBe('');
+    expect(errorOf(cm('.hidden'))).toBe('');
+  });
+
+  test('credentials in a Git, URL or skill repository URL', () => {
+    const msg = errorOf({
+      contexts: [
+        { name: 'code', type: 'Git', git: { repository: 'https://bot:ghp_TOKEN@github.com/org/repo.git' }, mountPath: 'code' },
+        { name: 'spec', type: 'URL', url: { source: 'https://user:pw@api.example.com/openapi.yaml' } },
+      ],
+      skills: [{ name: 'sk', git: { repository: 'https://ghp_TOKEN@github.com/org/skills.git' } }],
+    });
+    expect(msg).toContain("contexts[0].git.repository: carries credentials (user:token@ before the host); they would be plain text in the manifest, the pod spec and the agent's view: put them in a Secret (keys username and password) and name it in secretRef");
+    expect(msg).toContain('contexts[1].url.source: carries credentials (user:password@ before the host)');
+    expect(msg).toContain('skills[0].git.repository: carries credentials');
+    expect(msg).not.toContain('ghp_TOKEN');
+  });
+
+  test('file:// and other transports are not Git URLs; git@ and ssh:// are', () => {
+    expect(errorOf({ contexts: [{ name: 'code', type: 'Git', git: { repository: 'file:///var/run/secrets' }, mountPath: 'code' }] }))
+      .toContain('contexts[0].git.repository: "file:///var/run/secrets" is not a Git URL (https://, http://, ssh:// or git@; file:// and other transports are refused)');
+    expect(errorOf({ skills: [{ name: 'sk', git: { repository: 'ext::sh -c evil' } }] })).toContain('skills[0].git.repository: "ext::sh -c evil" is not a Git URL');
+    expect(errorOf({ contexts: [{ name: 'code', type: 'Git', git: { repository: 'git@github.com:org/repo.git' }, mountPath: 'code' }] })).toBe('');
+    expect(errorOf({ contexts: [{ name: 'code', type: 'Git', git: { repository: 'ssh://git@github.com/org/repo.git' }, mountPath: 'code' }] })).toBe('');
+  });
+
+  test('a password in a proxy URL is allowed but warned about loudly, naming the construct and the field', () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      expect(errorOf({ proxy: { httpsProxy: 'http://proxyuser:s3cret@proxy.corp:8080', httpProxy: 'http://proxy.corp:8080' } })).toBe('');
+      expect(spy.mock.calls.map((c) => [String(c[0]), c[1]])).toEqual([[
+        expect.stringMatching(/^Agent 'test\/bad': proxy\.httpsProxy: the proxy URL carries a password: it is plain text in the manifest and in the environment of every container/),
+        'KubeOpenCodeSecurityWarning',
+      ]]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('a context name or key with a line break never becomes another part of context.md', () => {
+    const { planContexts } = require('../../src/pod/contexts');
+    const base2 = { images: { git: 'g', curl: 'c' }, env: [], mounts: [], securityContext: {}, workspaceDir: '/workspace' };
+    expect(() => planContexts({
+      contexts: [{ name: 'a\nevil|ConfigMap|/var/run/secrets/kubernetes.io/serviceaccount/token', type: 'Text', text: 'x' }],
+      base: base2, runtimeText: () => '', generatedVolume: 'generated',
+    })).toThrow(/contains a line break or '\|'/);
+    expect(() => planContexts({
+      contexts: [{ name: 'ops', type: 'ConfigMap', configMap: { name: 'cm', key: 'k\nevil|ConfigMap|/etc' } }],
+      base: base2, runtimeText: () => '', generatedVolume: 'generated',
+    })).toThrow(/contains a line break or '\|'/);
+  });
 });

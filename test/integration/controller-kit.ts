@@ -71,3 +71,37 @@ export async function agentIn(props: Partial<AgentProps> = {}, name = 'agent'): 
   await markDeploymentReady(ns, `${name}-server`);
   return ns;
 }
+
+/**
+ * Requests the controller's RBAC would refuse, as `verb group/resource[ name] in ns`: its ClusterRole, plus the Roles
+ * bound to its ServiceAccount in each namespace (the Agents' Roles for their Secrets), read from the server as applied.
+ */
+export async function deniedRequests(requests: ReadonlyArray<[string, string]>): Promise<string[]> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { controllerRules, CONTROLLER_SERVICE_ACCOUNT } = require('../../src/constructs/controller-install');
+  const { accessOf, allowed } = require('../util/rbac');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const cluster = controllerRules();
+  const byNs = new Map<string, any[]>();
+  const rulesIn = async (ns: string) => {
+    if (!byNs.has(ns)) {
+      const bindings = ((await kubeRequest('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`)).items ?? []) as Obj[];
+      const rules: any[] = [];
+      for (const b of bindings) {
+        if (!(b.subjects ?? []).some((s: Obj) => s.kind === 'ServiceAccount' && s.name === CONTROLLER_SERVICE_ACCOUNT) || b.roleRef.kind !== 'Role') continue;
+        const role = await kubeRequest('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${b.roleRef.name}`).catch(() => undefined);
+        rules.push(...(role?.rules ?? []));
+      }
+      byNs.set(ns, rules);
+    }
+    return byNs.get(ns)!;
+  };
+  const denied = new Set<string>();
+  for (const [m, p] of requests) {
+    const a = accessOf(m, p);
+    if (allowed(cluster, a)) continue;
+    if (a.namespace && allowed(await rulesIn(a.namespace), a)) continue;
+    denied.add(`${a.verb} ${a.group}/${a.resource}${a.name ? ` ${a.name}` : ''}${a.namespace ? ` in ${a.namespace}` : ''}`);
+  }
+  return [...denied];
+}

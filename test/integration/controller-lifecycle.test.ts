@@ -5,7 +5,7 @@
 import { Controller } from '../../src/controller/controller';
 import { createLogger } from '../../src/controller/log';
 import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, testKubeConfig, useTestCluster, waitFor } from '../harness/apiserver';
-import { agentIn, condition, createTask, getAgent, getPod, getTask, patch, startController, waitForPhase } from './controller-kit';
+import { agentIn, condition, createTask, getAgent, getPod, getTask, patch, startController, taskPhase, waitForPhase } from './controller-kit';
 import { FaultProxy } from './fault-proxy';
 
 jest.setTimeout(180_000);
@@ -175,6 +175,47 @@ test('faults between controller and server (dropped watches, 410, 429, 5xx): eve
     expect(proxy.counts.dropped + proxy.counts.gone).toBeGreaterThan(0);
     // each Task's pod was created once
     expect((await pods(ns)).length).toBe(names.length);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('a pod the API server refuses (admission, quota, invalid spec) fails its Task with PodCreationError and frees the slot', async () => {
+  const ns = await agentIn({ maxConcurrentTasks: 1 });
+  const proxy = new FaultProxy(testKubeConfig());
+  const port = await proxy.start();
+  const message = 'pods "refused-pod" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true';
+  // watches through the proxy are cut now and then (as in the faults test above): the caches sync on the re-list
+  proxy.faults = { dropWatchAfterMs: 1500, refuse: { method: 'POST', path: new RegExp(`^/api/v1/namespaces/${ns}/pods`), code: 403, reason: 'Forbidden', message, times: 1 } };
+  try {
+    await started({ kubeConfig: proxy.kubeConfig(port) });
+    await createTask(ns, 'refused', { agentRef: { name: 'agent' }, description: 'x' });
+    await createTask(ns, 'zz-next', { agentRef: { name: 'agent' }, description: 'y' });
+    const t = await waitForPhase(ns, 'refused', 'Failed');
+    const ready = condition(t, 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'PodCreationError' });
+    expect(ready.message).toContain('HTTP 403');
+    expect(ready.message).toContain(message);
+    expect(proxy.counts.refused).toBe(1);
+    // the slot is free: the next Task starts and gets its pod
+    await waitForPhase(ns, 'zz-next', 'Running');
+    await waitFor(() => getPod(ns, 'zz-next-pod'));
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('a transient refusal (429, 5xx) of a pod is retried: the Task runs', async () => {
+  const ns = await agentIn({});
+  const proxy = new FaultProxy(testKubeConfig());
+  const port = await proxy.start();
+  proxy.faults = { dropWatchAfterMs: 1500, refuse: { method: 'POST', path: new RegExp(`^/api/v1/namespaces/${ns}/pods`), code: 503, reason: 'ServiceUnavailable', message: 'etcd leader changed', times: 2 } };
+  try {
+    await started({ kubeConfig: proxy.kubeConfig(port) });
+    await createTask(ns, 'retried', { agentRef: { name: 'agent' }, description: 'x' });
+    await waitFor(() => getPod(ns, 'retried-pod'));
+    expect(await taskPhase(ns, 'retried')).toBe('Running');
+    expect(proxy.counts.refused).toBe(2);
   } finally {
     await proxy.stop();
   }

@@ -96,6 +96,38 @@ describe('CRDs on a real API server', () => {
     expect((res.body as Obj).message).toMatch(/must be named cluster/);
   });
 
+  test('a ConfigMap key that is not a key, a file:// repository and credentials in URLs are refused', async () => {
+    const create = (name: string, spec: Obj) => rawRequest('POST', `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/agents`, {
+      query: { dryRun: 'All' }, body: agent(name, spec),
+    });
+    const cmKey = (key: string) => ({ contexts: [{ name: 'ops', type: 'ConfigMap', configMap: { name: 'runbooks', key } }] });
+    for (const key of ['../../../../var/run/secrets/kubernetes.io/serviceaccount/token', '..data', '.', 'a\nb']) {
+      const res = await create('bad-key', cmKey(key));
+      expect(res.status).toBe(422);
+      expect((res.body as Obj).message).toMatch(/configMap\.key/);
+    }
+    expect((await create('good-key', cmKey('runbook.md'))).status).toBe(201);
+    const git = (repository: string) => ({ contexts: [{ name: 'code', type: 'Git', git: { repository }, mountPath: 'code' }] });
+    const refused: Array<[string, RegExp]> = [
+      ['https://bot:ghp_TOKEN@github.com/org/repo.git', /git\.repository/],
+      ['file:///var/run/secrets', /git\.repository/],
+    ];
+    for (const [repository, why] of refused) {
+      const res = await create('bad-repo', git(repository));
+      expect(res.status).toBe(422);
+      expect((res.body as Obj).message).toMatch(why);
+    }
+    const url = await create('bad-url', { contexts: [{ name: 'spec', type: 'URL', url: { source: 'https://u:p@example.com/x' } }] });
+    expect(url.status).toBe(422);
+    expect((url.body as Obj).message).toMatch(/url\.source/);
+    const skill = await create('bad-skill', { skills: [{ name: 'sk', git: { repository: 'https://t@github.com/o/s.git' } }] });
+    expect(skill.status).toBe(422);
+    for (const ok of ['git@github.com:org/repo.git', 'ssh://git@github.com/org/repo.git', 'https://github.com/org/repo.git?x=a@b']) {
+      expect((await create(`good-repo-${ok.length}`, git(ok))).status).toBe(201);
+    }
+    expect((await create('dot-key', cmKey('.hidden'))).status).toBe(201);
+  });
+
   test('unknown fields are rejected with strict field validation', async () => {
     const res = await rawRequest('POST', `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/agents`, {
       query: { fieldValidation: 'Strict', dryRun: 'All' },

@@ -17,10 +17,15 @@ export interface Faults {
   dropWatchAfterMs?: number;
   /** Fraction of watch requests answered with an ERROR event (410 Gone). */
   gone?: number;
+  /**
+   * Requests answered with this status and message, as an admission webhook, a ResourceQuota or validation would
+   * refuse them (e.g. POST of pods: 403). `times` bounds how many (default: all).
+   */
+  refuse?: { method: string; path: RegExp; code: number; reason: string; message: string; times?: number };
 }
 
 export class FaultProxy {
-  public readonly counts = { throttled: 0, errors: 0, dropped: 0, gone: 0, forwarded: 0 };
+  public readonly counts = { throttled: 0, errors: 0, dropped: 0, gone: 0, forwarded: 0, refused: 0 };
   private server?: http.Server;
   private readonly sockets = new Set<import('net').Socket>();
   public faults: Faults = {};
@@ -42,6 +47,14 @@ export class FaultProxy {
     this.server = http.createServer((req, res) => {
       const isWatch = /[?&]watch=(true|1)/.test(req.url ?? '');
       const f = this.faults;
+      const r = f.refuse;
+      if (r && req.method === r.method && r.path.test(req.url ?? '') && (r.times === undefined || this.counts.refused < r.times)) {
+        this.counts.refused++;
+        req.resume();
+        res.writeHead(r.code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: r.reason, code: r.code, message: r.message }));
+        return;
+      }
       if (!isWatch && req.method !== undefined) {
         if (f.throttle && this.random() < f.throttle) {
           this.counts.throttled++;

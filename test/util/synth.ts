@@ -1,5 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { assertValidManifest } from './k8s-validate';
+import { podSpecsOf, restrictedViolations } from './pss';
 
 export type Obj = Record<string, any>;
 
@@ -9,28 +10,42 @@ export function chart(namespace?: string): Chart {
   return new Chart(app, 'test', { namespace });
 }
 
+export interface SynthOptions {
+  /** Check every pod against the Restricted Pod Security Standard (off only for apps that opt out on purpose). @default true */
+  readonly restricted?: boolean;
+}
+
 /**
  * Synthesizes a chart like `cdk8s synth` does and validates every object strictly (unknown fields are errors) against
- * the Kubernetes OpenAPI schema and crds/. Every test that synthesizes goes through here.
+ * the Kubernetes OpenAPI schema and crds/, and every pod against the Restricted Pod Security Standard. Every test that
+ * synthesizes goes through here.
  */
-export function synth(c: Chart): Manifest {
+export function synth(c: Chart, opts: SynthOptions = {}): Manifest {
   const objects = Testing.synth(c) as Obj[];
   assertValidManifest(objects);
   assertResources(objects);
+  if (opts.restricted ?? true) assertRestricted(objects);
   return new Manifest(objects);
 }
 
 /** Synthesizes a whole app (all charts). */
-export function synthApp(app: App): Manifest {
+export function synthApp(app: App, opts: SynthOptions = {}): Manifest {
   const objects = app.charts.flatMap((c) => c.toJson()) as Obj[];
   assertValidManifest(objects);
   assertResources(objects);
+  if (opts.restricted ?? true) assertRestricted(objects);
   return new Manifest(objects);
 }
 
 function assertResources(objects: Obj[]): void {
   const missing = containersWithoutResources(objects);
   if (missing.length) throw new Error(`containers without requests and limits:\n  ${missing.join('\n  ')}`);
+}
+
+/** Throws, naming each pod and control, when a pod of the manifest would be refused by a `restricted` namespace. */
+export function assertRestricted(objects: readonly Obj[]): void {
+  const problems = podSpecsOf(objects).flatMap(([id, spec]) => restrictedViolations(spec).map((v) => `${id}: ${v}`));
+  if (problems.length) throw new Error(`pods a restricted namespace would refuse:\n${problems.join('\n')}`);
 }
 
 export class Manifest {

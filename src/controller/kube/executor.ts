@@ -8,7 +8,7 @@ import type { Write } from '../decide';
 import { taskPodFromTemplate } from '../task-pod';
 import type { Logger } from '../log';
 import { EventRecorder } from './events';
-import { ApiError, Rest, isAlreadyExists, isNotFound, paths } from './rest';
+import { ApiError, Rest, isAlreadyExists, isNotFound, isTransient, paths } from './rest';
 import { Obj, mergeConditions, rfc3339 } from './views';
 
 /** What the executor reads besides the writes: the objects the decision was made from, and the PodTemplates. */
@@ -108,7 +108,13 @@ export class WriteExecutor {
       : NAMES.templateTaskPodTemplate(task.spec.templateRef.name);
     const tpl = await run.ctx.podTemplate(w.namespace, tplName);
     if (!tpl) throw new MissingPodTemplate(w.namespace, tplName, task);
-    await this.rest.create(paths.core('pods', w.namespace), taskPodFromTemplate(task, tpl)).catch(ignoreAlreadyExists);
+    await this.rest.create(paths.core('pods', w.namespace), taskPodFromTemplate(task, tpl)).catch((e) => {
+      if (isAlreadyExists(e)) return;
+      // 429/5xx were retried by Rest (bounded) and the reconcile is retried after them; any other refusal
+      // (admission, ResourceQuota, an invalid spec) will not change by retrying: the Task fails
+      if (e instanceof ApiError && !isTransient(e)) throw new PodRefused(task, e);
+      throw e;
+    });
   }
 
   private async createTask(w: WriteOf<'createTask'>): Promise<void> {
@@ -177,6 +183,7 @@ export class WriteExecutor {
         conditions: mergeConditions(c?.status?.conditions, s.conditions, c?.metadata?.generation),
       }),
     }));
+
   }
 
   private taskEvent(namespace: string, name: string, uid: string, s: TaskTransition): void {
@@ -198,6 +205,13 @@ export interface TaskTransition {
 export class MissingPodTemplate extends Error {
   constructor(public readonly namespace: string, public readonly podTemplate: string, public readonly task: Obj) {
     super(`PodTemplate '${podTemplate}' does not exist in namespace '${namespace}' (it is synthesized with the ${task.spec.agentRef ? 'Agent' : 'AgentTemplate'}; apply the Agent's manifests)`);
+  }
+}
+
+/** The API server refused a Task's pod for good (403 admission or quota, 422 invalid, 400…): the Task fails. */
+export class PodRefused extends Error {
+  constructor(public readonly task: Obj, public readonly cause: ApiError) {
+    super(`the API server refused the task pod (HTTP ${cause.code}${cause.body?.reason ? ` ${cause.body.reason}` : ''}): ${cause.body?.message ?? cause.message}`);
   }
 }
 

@@ -20,8 +20,11 @@ import { type Obj, ms, toAgentView, toTaskView } from '../kube/views';
 import { type Shell, snapshot } from './shell';
 
 export class AgentReconciler {
-  /** Agents whose server password Secret is known to exist (an optimisation only: a restart checks again). */
-  private readonly authEnsured = new Set<string>();
+  /**
+   * When the server password Secret was last seen, by Agent `ns/name` (with its uid): checked again after a minute,
+   * so a deleted Secret is recreated. Entries go with their Agent.
+   */
+  private readonly authEnsured = new Map<string, { uid: string; at: number }>();
 
   constructor(private readonly shell: Shell, private readonly gitRollout: GitRolloutRuntime) {}
 
@@ -29,7 +32,7 @@ export class AgentReconciler {
     const { shell } = this;
     const agent = shell.get('Agent', ns, name);
     if (!agent) {
-      this.gitRollout.forget(ns, name);
+      this.forget(ns, name);
       return;
     }
     const k = `agent/${ns}/${name}`;
@@ -65,6 +68,21 @@ export class AgentReconciler {
     shell.metrics.running.set({ namespace: ns, agent: name }, tasks.filter((t) => t.status?.phase === 'Running').length);
   }
 
+  /** The Agent's server password Secret is gone (sessions.ts found out): the next reconcile creates it again. */
+  secretMissing(ns: string, name: string): void {
+    this.authEnsured.delete(`${ns}/${name}`);
+    this.shell.queue.add(`agent/${ns}/${name}`);
+  }
+
+  /** What the controller keeps per Agent, dropped when the Agent is gone (memory stays bounded by the live Agents). */
+  private forget(ns: string, name: string): void {
+    this.gitRollout.forget(ns, name);
+    this.authEnsured.delete(`${ns}/${name}`);
+    this.shell.sessions.forget(ns, name);
+    this.shell.metrics.queueDepth.remove({ namespace: ns, agent: name });
+    this.shell.metrics.running.remove({ namespace: ns, agent: name });
+  }
+
   private countAdmissions(d: Decision): void {
     for (const w of d.writes) {
       if (w.kind !== 'patchTaskStatus') continue;
@@ -79,13 +97,14 @@ export class AgentReconciler {
    * so deleting the Agent garbage-collects them; and the server password Secret, created once with a random password.
    */
   private async ensureBelongings(agent: Obj): Promise<void> {
-    const { uid } = agent.metadata;
-    const owner = { apiVersion: API_VERSION, kind: 'Agent', name: agent.metadata.name, uid, controller: false, blockOwnerDeletion: false };
+    const { namespace: ns, name, uid } = agent.metadata;
+    const owner = { apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: false, blockOwnerDeletion: false };
     await this.ensureOwned(agent, owner);
     const auth = agent.spec?.serverAuth;
-    if (auth?.enabled === false || this.authEnsured.has(uid)) return;
+    const seen = this.authEnsured.get(`${ns}/${name}`);
+    if (auth?.enabled === false || (seen !== undefined && seen.uid === uid && this.shell.now() - seen.at < 60_000)) return;
     await this.ensureServerAuthSecret(agent, owner);
-    this.authEnsured.add(uid);
+    this.authEnsured.set(`${ns}/${name}`, { uid, at: this.shell.now() });
   }
 
   private async ensureOwned(agent: Obj, owner: Obj): Promise<void> {

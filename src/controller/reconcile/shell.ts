@@ -4,7 +4,7 @@
  */
 import { DEFAULTS } from '../../api';
 import { type Decision, type Write, decidePodCreationFailed, endsTask } from '../decide';
-import { type ExecutionContext, MissingPodTemplate, type WriteExecutor } from '../kube/executor';
+import { type ExecutionContext, MissingPodTemplate, PodRefused, type WriteExecutor } from '../kube/executor';
 import type { Rest } from '../kube/rest';
 import { paths } from '../kube/rest';
 import { type Obj, toTaskView } from '../kube/views';
@@ -115,7 +115,8 @@ export class Shell {
       this.remember(await this.executor.execute(writes, this.context(seen)));
       this.followUp(writes, seen);
     } catch (e) {
-      if (!(e instanceof MissingPodTemplate)) throw e;
+      if (!(e instanceof MissingPodTemplate || e instanceof PodRefused)) throw e;
+      this.log.warn({ task: `${e.task.metadata.namespace}/${e.task.metadata.name}` }, e.message);
       const failed = decidePodCreationFailed(toTaskView(e.task), e.message, this.now());
       this.remember(await this.executor.execute(failed.writes, this.context(new Map([[key('Task', e.task), e.task]]))));
     }

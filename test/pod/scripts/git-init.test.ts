@@ -23,16 +23,19 @@ let pki: Pki;
 let srv: GitServer;
 let proxy: ConnectProxy;
 let authProxy: ConnectProxy;
+/** A second Git host (another origin): it records every request and its Authorization header. */
+let other: GitServer;
 let creds: string;
 let wrongCreds: string;
 
 beforeAll(async () => {
   sb = createSandbox('koc-git-init-');
   pki = createPki(path.join(sb.dir, 'pki'));
-  [srv, proxy, authProxy] = await Promise.all([
+  [srv, proxy, authProxy, other] = await Promise.all([
     startGitServer({ pki, dir: sb.dir }),
     startConnectProxy(),
     startConnectProxy({ auth: { user: 'proxyuser', pass: 'proxy-pass-XYZ' } }),
+    startGitServer({ pki, dir: sb.mkdir('other-host') }),
   ]);
   creds = sb.mkdir('creds');
   fs.writeFileSync(path.join(creds, 'username'), `${GIT_USER}\n`);
@@ -43,9 +46,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([srv?.stop(), proxy?.stop(), authProxy?.stop()]);
+  await Promise.all([srv?.stop(), proxy?.stop(), authProxy?.stop(), other?.stop()]);
   sb?.cleanup();
 });
+
+/** Whether any request a server received carried the token (Basic auth decodes to user:token). */
+const sawToken = (server: GitServer) => server.requests.some((q) =>
+  !!q.authorization && Buffer.from(q.authorization.replace(/^Basic /, ''), 'base64').toString().includes(GIT_PAT));
 
 const read = (dir: string, f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
 const g = (dir: string, ...args: string[]) => git(dir, args, sb.home);
@@ -286,6 +293,27 @@ describe.each(SHELLS)('git-init under %s', (shell) => {
     expect(read(dest, 'version.txt')).toBe('3\n');
   });
 
+  (process.getuid?.() === 0 ? test : test.skip)('runs as uid 65532 with HOME=/tmp-like, an emptyDir-like dest and a Secret volume (0444, root\'s)', async () => {
+    // what the pod gives the script containers: runAsUser 65532, world-writable emptyDirs, root-owned Secret files
+    fs.chmodSync(sb.dir, 0o755);
+    const home = sb.mkdir('home-65532');
+    const tmp = sb.mkdir('tmp-65532');
+    const dest = sb.mkdir('dest');
+    for (const d of [home, tmp, dest]) fs.chmodSync(d, 0o1777);
+    const secret = sb.mkdir('secret');
+    fs.chmodSync(secret, 0o755);
+    fs.writeFileSync(path.join(secret, 'username'), GIT_USER, { mode: 0o444 });
+    fs.writeFileSync(path.join(secret, 'password'), GIT_PAT, { mode: 0o444 });
+    fs.chmodSync(pki.caCert, 0o644);
+    for (let d = path.dirname(pki.caCert); d.startsWith(sb.dir); d = path.dirname(d)) fs.chmodSync(d, 0o755);
+    const r = await runScript(sb, shell, gitInitScript(), env({ dest, repo: srv.repos.secret.url, credentials: secret }, { HOME: home, TMPDIR: tmp }),
+      20_000, { uid: 65532 });
+    expect(r.output).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(read(dest, 'SECRET.md')).toBe('private v2\n');
+    expect(fs.statSync(path.join(dest, 'SECRET.md')).uid).toBe(65532);
+  });
+
   test('an unwritable TMPDIR falls back to trusting only the custom CA', async () => {
     const dest = sb.mkdir('dest');
     const r = await run(env({ dest }, { TMPDIR: '/nonexistent-tmp' }));
@@ -363,5 +391,65 @@ describe.each(SHELLS)('git-init under %s', (shell) => {
     const r4 = await run(env({ dest: sb.mkdir('dest') }, { GIT_DEPTH: 'one' }));
     expect(r4.code).toBe(1);
     expect(r4.output).toContain('GIT_DEPTH must be a non-negative integer');
+  });
+
+  test('a submodule on another host never receives the token; one on the repository\'s host does', async () => {
+    const sub = (url: string) => `[submodule "ext"]\n\tpath = ext\n\turl = ${url}\n`;
+    const foreign = srv.addRepo('private', `foreign-sub-${shell}`, { 'main.txt': 'main\n', '.gitmodules': sub(other.repos.secret.url) },
+      { ext: other.repos.secret.commits.p2 });
+    other.requests.length = 0;
+    const dest = sb.mkdir('dest');
+    const r = await run(env({ dest, repo: foreign.url, credentials: creds, submodules: true }, { RETRY_ATTEMPTS: '1' }));
+    expect(other.requests.length).toBeGreaterThan(0); // git did go there
+    expect(sawToken(other)).toBe(false);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('cannot check out the submodules of');
+    // same scheme, host and port: the helper answers
+    const local = srv.addRepo('private', `local-sub-${shell}`, { 'main.txt': 'main\n', '.gitmodules': sub(srv.repos.secret.url) },
+      { ext: srv.repos.secret.commits.p2 });
+    const dest2 = sb.mkdir('dest');
+    const r2 = await run(env({ dest: dest2, repo: local.url, credentials: creds, submodules: true }));
+    expect(r2.code).toBe(0);
+    expect(read(dest2, 'ext/SECRET.md')).toBe('private v2\n');
+  });
+
+  test('hooks, fsmonitor and a rewritten URL in an existing checkout\'s config never run or get the token', async () => {
+    const dest = sb.mkdir('dest');
+    expect((await run(env({ dest, repo: srv.repos.secret.url, credentials: creds, ref: 'main' }))).code).toBe(0);
+    // what an agent with write access to the workspace could leave behind for the next restart
+    const marker = path.join(sb.mkdir('marker'), 'ran');
+    const hooks = sb.mkdir('hooks');
+    const evil = `#!/bin/sh\necho "$0" >> '${marker}'\n`;
+    fs.mkdirSync(path.join(dest, '.git', 'hooks'), { recursive: true });
+    for (const h of ['post-checkout', 'pre-auto-gc', 'reference-transaction', 'post-merge']) {
+      fs.writeFileSync(path.join(hooks, h), evil, { mode: 0o755 });
+      fs.writeFileSync(path.join(dest, '.git', 'hooks', h), evil, { mode: 0o755 });
+    }
+    const fsmonitor = path.join(hooks, 'fsmonitor');
+    fs.writeFileSync(fsmonitor, evil, { mode: 0o755 });
+    g(dest, 'config', 'core.hooksPath', hooks);
+    g(dest, 'config', 'core.fsmonitor', fsmonitor);
+    g(dest, 'config', `url.${other.origin}/.insteadOf`, `${srv.origin}/`);
+    g(dest, 'config', 'remote.origin.url', other.repos.secret.url);
+    other.requests.length = 0;
+    const r = await run(env({ dest, repo: srv.repos.secret.url, credentials: creds, ref: 'main' }, { GIT_UPDATE_EXISTING: 'true' }));
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : '').toBe('');
+    expect(other.requests).toEqual([]);
+    expect(g(dest, 'remote', 'get-url', 'origin')).toBe(srv.repos.secret.url);
+  });
+
+  test('file:// and other transports are refused, also for submodules', async () => {
+    const dest = sb.mkdir('dest');
+    const r = await run(env({ dest, repo: `file://${srv.repos.hello.bare}` }, { RETRY_ATTEMPTS: '1' }));
+    expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(dest, 'version.txt'))).toBe(false);
+    const withFileSub = srv.addRepo('public', `file-sub-${shell}`, {
+      'main.txt': 'main\n', '.gitmodules': `[submodule "ext"]\n\tpath = ext\n\turl = ${srv.repos.hello.bare}\n`,
+    }, { ext: srv.repos.hello.commits.c3 });
+    const dest2 = sb.mkdir('dest');
+    const r2 = await run(env({ dest: dest2, repo: withFileSub.url, submodules: true }, { RETRY_ATTEMPTS: '1' }));
+    expect(r2.code).toBe(1);
+    expect(fs.existsSync(path.join(dest2, 'ext', 'version.txt'))).toBe(false);
   });
 });

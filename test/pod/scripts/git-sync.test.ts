@@ -24,20 +24,28 @@ let pki: Pki;
 let srv: GitServer;
 let proxy: ConnectProxy;
 let creds: string;
+/** A second Git host (another origin) that records every request and its Authorization header. */
+let other: GitServer;
 
 beforeAll(async () => {
   sb = createSandbox('koc-git-sync-');
   pki = createPki(path.join(sb.dir, 'pki'));
-  [srv, proxy] = await Promise.all([startGitServer({ pki, dir: sb.dir }), startConnectProxy()]);
+  [srv, proxy, other] = await Promise.all([
+    startGitServer({ pki, dir: sb.dir }), startConnectProxy(), startGitServer({ pki, dir: sb.mkdir('other-host') }),
+  ]);
   creds = sb.mkdir('creds');
   fs.writeFileSync(path.join(creds, 'username'), GIT_USER);
   fs.writeFileSync(path.join(creds, 'password'), GIT_PAT);
 });
 
 afterAll(async () => {
-  await Promise.all([srv?.stop(), proxy?.stop()]);
+  await Promise.all([srv?.stop(), proxy?.stop(), other?.stop()]);
   sb?.cleanup();
 });
+
+/** Whether any request a server received carried the token (Basic auth decodes to user:token). */
+const sawToken = (server: GitServer) => server.requests.some((q) =>
+  !!q.authorization && Buffer.from(q.authorization.replace(/^Basic /, ''), 'base64').toString().includes(GIT_PAT));
 
 const g = (dir: string, ...args: string[]) => git(dir, args, sb.home);
 const tip = (bare: string, ref = 'main') => g(bare, 'rev-parse', ref);
@@ -282,5 +290,27 @@ describe.each(SHELLS)('git-sync under %s', (shell) => {
     const r2 = await run(env({ root: sb.mkdir('sync') }, { GIT_SYNC_INTERVAL: '5m' }));
     expect(r2.code).toBe(1);
     expect(r2.output).toContain('GIT_SYNC_INTERVAL must be a number of seconds');
+  });
+
+  test('a remote URL rewritten in the sync repository never redirects the token: every fetch names the URL', async () => {
+    const repo = srv.addRepo('private', `sync-rewrite-${shell}`, { 'version.txt': 'r1\n' });
+    const root = sb.mkdir('sync');
+    const link = path.join(root, 'repo');
+    other.requests.length = 0;
+    const p = startScript(sb, shell, gitSyncScript(), env({ root, repo: repo.url, credentials: creds, interval: 0.3 }));
+    try {
+      await waitFor('the first sync', () => linkTarget(link), 5000);
+      // what a process with write access to the sync repository could do between two intervals
+      g(root, '--git-dir=.git', 'config', 'remote.origin.url', other.repos.secret.url);
+      g(root, '--git-dir=.git', 'config', `url.${other.origin}/.insteadOf`, `${srv.origin}/`);
+      const pushed = srv.pushCommit(repo, { 'version.txt': 'r2\n' });
+      await waitFor('the pushed commit, or a request to the other host',
+        () => linkTarget(link) === `.worktrees/${pushed}` || other.requests.length > 0, 5000);
+      expect(sawToken(other)).toBe(false);
+      expect(other.requests).toEqual([]);
+      expect(linkTarget(link)).toBe(`.worktrees/${pushed}`);
+    } finally {
+      await p.stop();
+    }
   });
 });

@@ -4,6 +4,7 @@
  */
 // type-only: the controller (whose image carries no cdk8s or constructs, peers of the library) loads this module too
 import type { IConstruct } from 'constructs';
+import { goDurationSeconds, isGoDuration } from './common/go-duration';
 
 export class ValidationError extends Error {
   constructor(message: string) {
@@ -51,7 +52,6 @@ export class Problems {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUANTITY = /^([+-]?[0-9.]+)([eE][-+]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
-const DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Kubernetes' ConfigMap key syntax (IsConfigMapKey): `[-._a-zA-Z0-9]+`, at most 253 characters, not `.`, not starting with `..`. */
@@ -94,17 +94,10 @@ export function isEnvName(s: string): boolean {
 }
 
 /** Go duration, as the CRDs accept it (e.g. 30m, 1h30m, 90s). */
-export function isDuration(s: string): boolean {
-  return DURATION.test(s);
-}
+export const isDuration = isGoDuration;
 
-/** Parses a Go duration into seconds (integer part of the total). */
-export function durationSeconds(s: string): number {
-  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-  let total = 0;
-  for (const m of s.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) total += parseFloat(m[1]) * unit[m[2]];
-  return total;
-}
+/** The seconds a Go duration stands for. */
+export const durationSeconds = goDurationSeconds;
 
 export function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 65535;

@@ -1,2 +1,4 @@
+export * from './conditions';
+export * from './controller';
 export * from './names';
 export * from './types';

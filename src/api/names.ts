@@ -176,35 +176,4 @@ export const LIMITS = {
   contextText: 262_144,
 } as const;
 
-/** Condition types and reasons (status language). */
-export const CONDITIONS = {
-  serverReady: 'ServerReady',
-  serverHealthy: 'ServerHealthy',
-  /** False (reason Unauthorized) while the Agent's server refuses the controller's password. */
-  serverAuthorized: 'ServerAuthorized',
-  suspended: 'Suspended',
-  gitSyncPending: 'GitSyncPending',
-  /** Agent: idleTimeout is shorter than the heartbeat staleness window (reason IdleTimeoutTooShort). */
-  standbyConfigWarning: 'StandbyConfigWarning',
-  /** Agent: a client is attached (its heartbeat is fresh). Ours: upstream keeps this in the annotation only. */
-  connectionActive: 'ConnectionActive',
-  queued: 'Queued',
-  stopped: 'Stopped',
-  ready: 'Ready',
-} as const;
-
-export const REASONS = {
-  agentAtCapacity: 'AgentAtCapacity',
-  quotaExceeded: 'QuotaExceeded',
-  agentSuspended: 'AgentSuspended',
-  userStopped: 'UserStopped',
-  userRequested: 'UserRequested',
-  standby: 'Standby',
-  active: 'Active',
-  timeout: 'Timeout',
-  idleTimeoutTooShort: 'IdleTimeoutTooShort',
-  heartbeatFresh: 'HeartbeatFresh',
-  heartbeatStale: 'HeartbeatStale',
-} as const;
-
 export type TaskPhase = 'Pending' | 'Queued' | 'Running' | 'Completed' | 'Failed';

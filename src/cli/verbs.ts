@@ -3,7 +3,7 @@
  * CronTasks, stop a Task and read its pod's logs, trigger a CronTask. Each is one or two requests to the API server
  * with the user's own credentials; what they change is what the guide's kubectl recipes change.
  */
-import { ANNOTATIONS } from '../api';
+import { ANNOTATIONS, CONDITIONS } from '../api';
 import { KubeClient, Obj, paths } from './kube';
 
 export interface Io {
@@ -38,7 +38,7 @@ const cond = (o: Obj, type: string): Obj | undefined => (o.status?.conditions ??
 const AGENT_COLUMNS: Column[] = [
   { header: 'NAME', value: (o) => o.metadata.name },
   { header: 'STATUS', value: (o) => (o.spec?.suspend ? 'Suspended' : o.status?.ready ? 'Ready' : 'NotReady') },
-  { header: 'ATTACHED', value: (o) => (cond(o, 'ConnectionActive')?.status === 'True' ? 'yes' : 'no') },
+  { header: 'ATTACHED', value: (o) => (cond(o, CONDITIONS.connectionActive)?.status === 'True' ? 'yes' : 'no') },
   { header: 'PROFILE', value: (o) => truncate(o.spec?.profile ?? '', 50), wide: true },
   { header: 'TEMPLATE', value: (o) => o.spec?.templateRef?.name ?? '', wide: true },
   { header: 'URL', value: (o) => o.status?.url ?? '', wide: true },
@@ -51,7 +51,7 @@ const TASK_COLUMNS: Column[] = [
   { header: 'AGENT', value: (o) => o.spec?.agentRef?.name ?? (o.spec?.templateRef ? `template/${o.spec.templateRef.name}` : '') },
   {
     header: 'REASON',
-    value: (o) => cond(o, 'Stopped')?.reason ?? (o.status?.phase === 'Queued' ? cond(o, 'Queued')?.reason : undefined) ?? (o.status?.phase === 'Failed' ? cond(o, 'Ready')?.reason : undefined) ?? '',
+    value: (o) => cond(o, CONDITIONS.stopped)?.reason ?? (o.status?.phase === 'Queued' ? cond(o, CONDITIONS.queued)?.reason : undefined) ?? (o.status?.phase === 'Failed' ? cond(o, CONDITIONS.ready)?.reason : undefined) ?? '',
   },
   { header: 'POD', value: (o) => o.status?.podName ?? '', wide: true },
   { header: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) },

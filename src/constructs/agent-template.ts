@@ -6,7 +6,8 @@ import { AgentTemplateSpec, Environment, LABELS, MANAGED_BY, NAMES } from '../ap
 import { podMountProblems } from '../pod/mounts';
 import { buildAgentPod } from '../pod/pod-builder';
 import { runtimeContextText } from '../pod/runtime-context';
-import { SystemImages, kubeletLiteral } from '../pod/system';
+import { kubeletLiteral } from '../common/kubelet';
+import { SystemImages } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
 import { validateEnvironment, validateObjectName } from './environment';

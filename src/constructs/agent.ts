@@ -2,9 +2,12 @@ import { ApiObject, ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as gen from '../../imports/kubeopencode.io';
+import { kubeletLiteral } from '../common/kubelet';
+import type { RolloutContext } from '../common/rollout-context';
 import {
   ANNOTATIONS,
   AgentSpec,
+  CONTROLLER,
   DEFAULTS,
   ENV,
   Environment,
@@ -25,7 +28,7 @@ import { runtimeContextText } from '../pod/runtime-context';
 import { attachResources } from '../pod/resources';
 import { scriptsConfigMap } from '../pod/scripts-configmap';
 import { containerSecurityContext } from '../pod/security';
-import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, kubeletLiteral, tmpMount } from '../pod/system';
+import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, tmpMount } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { CONTROLLER_SERVICE_ACCOUNT, agentControllerRules } from './controller-install';
@@ -213,7 +216,7 @@ export class Agent extends EnvironmentConstruct {
             from: [
               { podSelector: { matchLabels: this.selector('task') } },
               {
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np?.controllerNamespace ?? 'kubeopencode-system' } },
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np?.controllerNamespace ?? CONTROLLER.namespace } },
                 podSelector: { matchLabels: { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' } },
               },
               ...(np?.allowFrom ?? []),
@@ -477,7 +480,7 @@ export class Agent extends EnvironmentConstruct {
 
 /** The Deployment annotation value that marks Rollout-synced Git contexts for the controller (undefined when none). */
 function rolloutContexts(env: Environment): string | undefined {
-  const list = (env.contexts ?? []).flatMap((c, i) => (isRollout(c) ? [{
+  const list = (env.contexts ?? []).flatMap((c, i): RolloutContext[] => (isRollout(c) ? [{
     name: contextName(c, i),
     repository: c.git!.repository,
     ref: c.git!.ref ?? DEFAULTS.gitRef,

@@ -4,7 +4,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
-import { API_GROUP, IMAGES, LABELS, MANAGED_BY } from '../api';
+import { API_GROUP, CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV, IMAGES, LABELS, MANAGED_BY } from '../api';
 import { packageRoot } from '../assets';
 import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
@@ -48,9 +48,9 @@ export interface KubeOpenCodeControllerProps {
   readonly resources?: ResourceSpec;
 }
 
-const NAME = 'kubeopencode-controller';
-const METRICS_PORT = 8080;
-const HEALTH_PORT = 8081;
+const NAME = CONTROLLER.name;
+const METRICS_PORT = CONTROLLER_DEFAULTS.metricsPort;
+const HEALTH_PORT = CONTROLLER_DEFAULTS.healthPort;
 
 /**
  * Installs the runtime controller: namespace, CRDs, ServiceAccount, least-privilege RBAC (no wildcards), the
@@ -78,7 +78,7 @@ export class KubeOpenCodeController extends Construct {
 
   constructor(scope: Construct, id: string, props: KubeOpenCodeControllerProps = {}) {
     super(scope, id);
-    this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'kubeopencode-system';
+    this.namespace = props.namespace ?? Chart.of(this).namespace ?? CONTROLLER.namespace;
     const problems = new Problems('KubeOpenCodeController', this);
     problems.check(isDnsLabel(this.namespace), 'namespace', `'${this.namespace}' is not a namespace name`);
     if (props.replicas !== undefined) problems.check(Number.isInteger(props.replicas) && props.replicas >= 1, 'replicas', `${props.replicas} must be a positive integer`);
@@ -135,14 +135,14 @@ export class KubeOpenCodeController extends Construct {
             containers: [{
               name: 'controller',
               image: props.image ?? IMAGES.controller,
-              command: ['kubeopencode-controller', 'run'],
+              command: [CONTROLLER.name, 'run'],
               env: [
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                { name: 'LOG_LEVEL', value: props.logLevel ?? 'info' },
-                { name: 'POD_START_GRACE_SECONDS', value: String(props.podStartGraceSeconds ?? 300) },
-                { name: 'METRICS_PORT', value: String(METRICS_PORT) },
-                { name: 'HEALTH_PORT', value: String(HEALTH_PORT) },
+                { name: CONTROLLER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: CONTROLLER_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: CONTROLLER_ENV.logLevel, value: props.logLevel ?? CONTROLLER_DEFAULTS.logLevel },
+                { name: CONTROLLER_ENV.podStartGraceSeconds, value: String(props.podStartGraceSeconds ?? CONTROLLER_DEFAULTS.podStartGraceSeconds) },
+                { name: CONTROLLER_ENV.metricsPort, value: String(METRICS_PORT) },
+                { name: CONTROLLER_ENV.healthPort, value: String(HEALTH_PORT) },
               ],
               ports: [
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },

@@ -1,9 +1,9 @@
 import { ApiObject, ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CronExpressionParser } from 'cron-parser';
 import * as gen from '../../imports/kubeopencode.io';
-import { API_GROUP, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
+import { cronFields, cronSyntaxError, isTimeZone } from '../common/cron';
+import { API_GROUP, CONTROLLER, CONTROLLER_ENV, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
 import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
 import { Problems, describe, isDnsLabel } from '../validation';
@@ -49,25 +49,13 @@ export function validateSchedule(schedule: string | undefined, timeZone: string,
     problems.add('schedule', 'is required (a 5-field cron expression, e.g. "0 9 * * 1-5")');
     return;
   }
-  const fields = schedule.trim().split(/\s+/);
+  const fields = cronFields(schedule);
   if (fields.length !== 5 || schedule.trim().startsWith('@')) {
     problems.add('schedule', `'${schedule}' must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${schedule.trim().startsWith('@') ? 'a macro' : fields.length}`);
     return;
   }
-  try {
-    CronExpressionParser.parse(schedule, { tz: isTimeZone(timeZone) ? timeZone : 'UTC' });
-  } catch (e) {
-    problems.add('schedule', `'${schedule}' is not a valid cron expression: ${(e as Error).message}`);
-  }
-}
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
+  const error = cronSyntaxError(schedule, isTimeZone(timeZone) ? timeZone : 'UTC');
+  if (error !== undefined) problems.add('schedule', `'${schedule}' is not a valid cron expression: ${error}`);
 }
 
 /**
@@ -176,10 +164,10 @@ export class CronTask extends Construct {
                 containers: [{
                   name: 'crontask-fire',
                   image: props.controllerImage ?? (Lazy.any({ produce: () => clusterConfigFor(this, props.clusterConfig)?.systemImage ?? IMAGES.controller }) as any),
-                  command: ['kubeopencode-controller', 'crontask-fire'],
+                  command: [CONTROLLER.name, 'crontask-fire'],
                   env: [
-                    { name: 'CRONTASK_NAME', value: this.name },
-                    { name: 'CRONTASK_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                    { name: CONTROLLER_ENV.cronTaskName, value: this.name },
+                    { name: CONTROLLER_ENV.cronTaskNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   ],
                   resources: resourcesOr(props.jobResources, DEFAULT_RESOURCES.cronTaskJob),
                   securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },

@@ -17,22 +17,14 @@
  * - Annotation keys: `kubeopencode.io/git-hash-<ctx>`, or `git-hash-<first 40 chars>-<8 hex of sha256(ctx)>` when the
  *   name part would exceed the 63-character limit (see gitHashAnnotation in decide/git-rollout.ts).
  */
-import { ALWAYS_NO_PROXY, ANNOTATIONS, DEFAULTS, type Proxy } from '../api';
+import { ANNOTATIONS, DEFAULTS, type Proxy } from '../api';
+import { mergeNoProxy } from '../common/no-proxy';
+import type { RolloutContext } from '../common/rollout-context';
 import { decideGitRollout, gitHashAnnotation, isActive, parseGoDurationMs, type Decision, type TaskView } from './decide';
 import { lsRemote as realLsRemote, type GitCredentials, type GitProxy, type LsRemoteOptions } from './git-remote';
 import { type Rest, paths } from './kube/rest';
 import { type Obj, toAgentView, toTaskView } from './kube/views';
 
-/** One entry of the Deployment's `kubeopencode.io/git-rollout` annotation. */
-export interface RolloutContext {
-  readonly name: string;
-  readonly repository: string;
-  readonly ref: string;
-  /** Go duration. */
-  readonly interval: string;
-  /** Name of a Secret in the Agent's namespace (keys username, password). */
-  readonly secretRef?: string;
-}
 
 export interface GitRolloutDeps {
   /** For the default readSecret/readConfigMap (live GETs). */
@@ -285,10 +277,3 @@ function intervalMs(c: RolloutContext, problems: GitRolloutProblem[]): number {
 }
 
 const hasProxy = (p: Proxy | undefined): boolean => !!(p && (p.httpProxy || p.httpsProxy || p.noProxy));
-
-/** As the pods get it (src/pod/proxy.ts): .svc and .cluster.local are always in NO_PROXY. */
-function mergeNoProxy(noProxy: string | undefined): string {
-  const entries = (noProxy ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const suffix of ALWAYS_NO_PROXY) if (!entries.includes(suffix)) entries.push(suffix);
-  return entries.join(',');
-}

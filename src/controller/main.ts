@@ -2,7 +2,7 @@
  * kubeopencode-controller: `run` (the controller), `crontask-fire` (what a CronTask's CronJob runs), `version`, `help`.
  */
 import { parseArgs } from 'node:util';
-import { LABELS } from '../api';
+import { CONTROLLER, CONTROLLER_ENV, LABELS } from '../api';
 import { PACKAGE_VERSION } from '../version';
 import type { Logger } from './log';
 import { ENV_VARS, UsageError, loadKubeConfig, logLevel, runSettings } from './settings';
@@ -18,7 +18,7 @@ const controllerModules = async () => ({
   ...(await import('./log')),
 });
 
-const BIN = 'kubeopencode-controller';
+const BIN = CONTROLLER.name;
 
 const COMMANDS: Array<[string, string]> = [
   ['run', 'the controller (the default): Tasks, admission, suspend/standby, Git rollouts, CronTasks, cleanup, status'],
@@ -156,8 +156,8 @@ async function dispatch(argv: string[]): Promise<number> {
       await run();
       return -1; // keeps running
     case 'crontask-fire': {
-      const ns = process.env.CRONTASK_NAMESPACE;
-      const name = process.env.CRONTASK_NAME;
+      const ns = process.env[CONTROLLER_ENV.cronTaskNamespace];
+      const name = process.env[CONTROLLER_ENV.cronTaskName];
       if (!ns || !name) throw new UsageError('crontask-fire: CRONTASK_NAMESPACE and CRONTASK_NAME must be set');
       logLevel(process.env);
       await crontaskFire(ns, name);

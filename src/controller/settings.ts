@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { durationSeconds, isDuration } from '../validation';
+import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV as E } from '../api';
+import { goDurationSeconds, isGoDuration } from '../common/go-duration';
 
 /** A bad invocation or environment: the bin prints the message as one line and exits non-zero. */
 export class UsageError extends Error {
@@ -30,15 +31,15 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'KUBECONFIG', default: '~/.kube/config, else the in-cluster ServiceAccount', description: 'kubeconfig file(s), separated by ":"; each must exist', commands: ['run', 'crontask-fire'] },
   { name: 'KUBERNETES_SERVICE_HOST', default: 'set by Kubernetes in every pod', description: 'with the ServiceAccount token, the in-cluster configuration (when there is no kubeconfig)', commands: ['run', 'crontask-fire'] },
-  { name: 'LOG_LEVEL', default: 'info', description: `JSON log level: ${LOG_LEVELS.join(', ')}`, commands: ['run', 'crontask-fire'] },
-  { name: 'POD_NAMESPACE', default: 'kubeopencode-system', description: 'namespace of the leader-election Lease', commands: ['run'] },
-  { name: 'POD_NAME', default: 'hostname and a random suffix', description: "this replica's identity in the Lease", commands: ['run'] },
-  { name: 'LEADER_ELECTION', default: 'true', description: 'true or false; false: act without holding the Lease (one replica only)', commands: ['run'] },
-  { name: 'POD_START_GRACE_SECONDS', default: '300', description: 'how long a task pod may fail to start (image pull, config, scheduling) before its Task fails: seconds, or a Go duration (5m)', commands: ['run'] },
-  { name: 'HEALTH_PORT', default: '8081', description: 'port of /healthz, /readyz and /metrics (0: any free port, logged at start)', commands: ['run'] },
-  { name: 'METRICS_PORT', default: 'none (metrics on HEALTH_PORT only)', description: 'a second port serving /metrics (0: any free port)', commands: ['run'] },
-  { name: 'CRONTASK_NAMESPACE', default: 'required', description: 'namespace of the CronTask to fire', commands: ['crontask-fire'] },
-  { name: 'CRONTASK_NAME', default: 'required', description: 'name of the CronTask to fire', commands: ['crontask-fire'] },
+  { name: E.logLevel, default: CONTROLLER_DEFAULTS.logLevel, description: `JSON log level: ${LOG_LEVELS.join(', ')}`, commands: ['run', 'crontask-fire'] },
+  { name: E.podNamespace, default: CONTROLLER.namespace, description: 'namespace of the leader-election Lease', commands: ['run'] },
+  { name: E.podName, default: 'hostname and a random suffix', description: "this replica's identity in the Lease", commands: ['run'] },
+  { name: E.leaderElection, default: 'true', description: 'true or false; false: act without holding the Lease (one replica only)', commands: ['run'] },
+  { name: E.podStartGraceSeconds, default: String(CONTROLLER_DEFAULTS.podStartGraceSeconds), description: 'how long a task pod may fail to start (image pull, config, scheduling) before its Task fails: seconds, or a Go duration (5m)', commands: ['run'] },
+  { name: E.healthPort, default: String(CONTROLLER_DEFAULTS.healthPort), description: 'port of /healthz, /readyz and /metrics (0: any free port, logged at start)', commands: ['run'] },
+  { name: E.metricsPort, default: 'none (metrics on HEALTH_PORT only)', description: 'a second port serving /metrics (0: any free port)', commands: ['run'] },
+  { name: E.cronTaskNamespace, default: 'required', description: 'namespace of the CronTask to fire', commands: ['crontask-fire'] },
+  { name: E.cronTaskName, default: 'required', description: 'name of the CronTask to fire', commands: ['crontask-fire'] },
 ];
 
 export interface RunSettings {
@@ -67,30 +68,30 @@ function port(env: Env, name: string, dflt: number | undefined): number | undefi
 }
 
 export function logLevel(env: Env): string {
-  const v = get(env, 'LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(v)) throw new UsageError(`LOG_LEVEL='${v}' is not a log level (${LOG_LEVELS.join(', ')})`);
+  const v = get(env, E.logLevel) ?? CONTROLLER_DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(v)) throw new UsageError(`${E.logLevel}='${v}' is not a log level (${LOG_LEVELS.join(', ')})`);
   return v;
 }
 
 /** Reads and checks the `run` command's settings; throws a UsageError naming the variable, the value and what is allowed. */
 export function runSettings(env: Env): RunSettings {
-  const grace = get(env, 'POD_START_GRACE_SECONDS');
-  let podStartGraceSeconds = 300;
+  const grace = get(env, E.podStartGraceSeconds);
+  let podStartGraceSeconds: number = CONTROLLER_DEFAULTS.podStartGraceSeconds;
   if (grace !== undefined) {
     if (/^[0-9]+$/.test(grace)) podStartGraceSeconds = Number(grace);
-    else if (isDuration(grace)) podStartGraceSeconds = durationSeconds(grace);
-    else throw new UsageError(`POD_START_GRACE_SECONDS='${grace}' is neither whole seconds (300) nor a Go duration (5m, 1m30s)`);
+    else if (isGoDuration(grace)) podStartGraceSeconds = goDurationSeconds(grace);
+    else throw new UsageError(`${E.podStartGraceSeconds}='${grace}' is neither whole seconds (${CONTROLLER_DEFAULTS.podStartGraceSeconds}) nor a Go duration (5m, 1m30s)`);
   }
-  const le = get(env, 'LEADER_ELECTION') ?? 'true';
-  if (le !== 'true' && le !== 'false') throw new UsageError(`LEADER_ELECTION='${le}' must be true or false`);
+  const le = get(env, E.leaderElection) ?? 'true';
+  if (le !== 'true' && le !== 'false') throw new UsageError(`${E.leaderElection}='${le}' must be true or false`);
   return {
     logLevel: logLevel(env),
-    namespace: get(env, 'POD_NAMESPACE'),
-    identity: get(env, 'POD_NAME'),
+    namespace: get(env, E.podNamespace),
+    identity: get(env, E.podName),
     leaderElection: le === 'true',
     podStartGraceSeconds,
-    healthPort: port(env, 'HEALTH_PORT', 8081)!,
-    metricsPort: port(env, 'METRICS_PORT', undefined),
+    healthPort: port(env, E.healthPort, CONTROLLER_DEFAULTS.healthPort)!,
+    metricsPort: port(env, E.metricsPort, undefined),
   };
 }
 

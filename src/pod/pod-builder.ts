@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { ENV, Environment, IMAGES, PATHS } from '../api';
+import { kubeletLiteral } from '../common/kubelet';
 import { caBundleWiring } from './ca-bundle';
 import { planContexts, resolveMountPath } from './contexts';
 import { credentialWiring } from './credentials';
@@ -15,7 +16,6 @@ import {
   TMP_VOLUME,
   TOOLS_VOLUME,
   WORKSPACE_VOLUME,
-  kubeletLiteral,
   resolveSystemImages,
   scriptsVolume,
   tmpMount,

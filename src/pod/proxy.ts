@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ALWAYS_NO_PROXY, Proxy } from '../api';
+import { Proxy } from '../api';
+import { mergeNoProxy } from '../common/no-proxy';
 
 /**
  * HTTP_PROXY / HTTPS_PROXY / NO_PROXY in upper and lower case, for every container. `.svc` and `.cluster.local` are
@@ -16,10 +17,4 @@ export function proxyEnv(proxy: Proxy | undefined): k8s.EnvVar[] {
   return pairs.flatMap(([name, value]) =>
     value === undefined ? [] : [{ name, value }, { name: name.toLowerCase(), value }],
   );
-}
-
-export function mergeNoProxy(noProxy: string | undefined): string {
-  const entries = (noProxy ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const suffix of ALWAYS_NO_PROXY) if (!entries.includes(suffix)) entries.push(suffix);
-  return entries.join(',');
 }

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { IMAGES, PATHS } from '../api';
+import { kubeletLiteral } from '../common/kubelet';
 
 /** Images of the init containers and sidecars. Pinned by default; override for mirrors or air-gapped registries. */
 export interface SystemImages {
@@ -85,10 +86,3 @@ export function containerName(prefix: string, name: string, index: number): stri
   return n.length <= 63 ? n : `${prefix}-${index}`;
 }
 
-/**
- * The kubelet expands `$(NAME)` in command, args and env values and turns `$$` into `$`. Text we emit there must reach
- * the container unchanged (a script's `$$`, a task text with `$(HOME)`): every `$` is doubled, which the kubelet undoes.
- */
-export function kubeletLiteral(text: string): string {
-  return text.replace(/\$/g, '$$$$');
-}

@@ -12,7 +12,6 @@ import { conditionChange, findCondition, type ConditionContent } from './conditi
 import { byQueueOrder, isStopRequested, isWaiting } from './tasks';
 import type { EpochMs } from './time';
 import type { AgentView, Condition, TaskStartRecord, TaskView } from './views';
-import { TASK_REASONS } from './vocabulary';
 import type { Decision, TaskStatusPatch, Write } from './writes';
 
 /**
@@ -95,8 +94,8 @@ export function holdTasksForMissingReference(tasks: readonly TaskView[], now: Ep
   for (const task of [...tasks].sort(byQueueOrder)) {
     if (!isWaiting(task) || isStopRequested(task)) continue;
     const reason = task.spec.agentRef
-      ? queuedCondition(TASK_REASONS.agentNotFound, `Agent '${task.spec.agentRef.name}' does not exist in namespace '${task.namespace}'; the Task starts once it does`)
-      : queuedCondition(TASK_REASONS.agentTemplateNotFound, `AgentTemplate '${task.spec.templateRef?.name}' does not exist in namespace '${task.namespace}'; the Task starts once it does`);
+      ? queuedCondition(REASONS.agentNotFound, `Agent '${task.spec.agentRef.name}' does not exist in namespace '${task.namespace}'; the Task starts once it does`)
+      : queuedCondition(REASONS.agentTemplateNotFound, `AgentTemplate '${task.spec.templateRef?.name}' does not exist in namespace '${task.namespace}'; the Task starts once it does`);
     const patch = statusPatch(task, 'Pending', reason, now);
     if (patch) writes.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: patch });
   }
@@ -108,7 +107,7 @@ function agentGate(agent: AgentView): ConditionContent | undefined {
     return queuedCondition(REASONS.agentSuspended, `Agent '${agent.name}' is suspended; this Task starts when it resumes`);
   }
   if (agent.status?.ready !== true) {
-    return queuedCondition(TASK_REASONS.agentServerNotReady, `Agent '${agent.name}' has no ready server yet; this Task starts when it is ready`);
+    return queuedCondition(REASONS.agentServerNotReady, `Agent '${agent.name}' has no ready server yet; this Task starts when it is ready`);
   }
   return undefined;
 }
@@ -147,7 +146,7 @@ function statusPatch(task: TaskView, phase: 'Pending' | 'Queued', desired: Condi
 function startPatch(task: TaskView, now: EpochMs): TaskStatusPatch {
   const wasQueued = findCondition(task.status?.conditions, CONDITIONS.queued);
   const leftQueue: Condition[] = wasQueued
-    ? [{ type: CONDITIONS.queued, status: 'False', reason: TASK_REASONS.started, message: 'Left the queue and started', lastTransitionTime: wasQueued.status === 'False' ? wasQueued.lastTransitionTime : now }]
+    ? [{ type: CONDITIONS.queued, status: 'False', reason: REASONS.started, message: 'Left the queue and started', lastTransitionTime: wasQueued.status === 'False' ? wasQueued.lastTransitionTime : now }]
     : [];
   return { phase: 'Running', startTime: now, ...(leftQueue.length ? { conditions: leftQueue } : {}) };
 }

@@ -6,14 +6,13 @@
  * annotation first (`kubeopencode.io/trigger: "<unix seconds>"`), so a crash between creating the Task and removing
  * the annotation does not create a second one.
  */
-import { ANNOTATIONS, API_VERSION, CONDITIONS, DEFAULTS, LABELS, NAMES } from '../../api';
+import { ANNOTATIONS, ANNOTATION_TRUE, API_VERSION, CONDITIONS, DEFAULTS, LABELS, NAMES, REASONS } from '../../api';
 import { conditionChange, type ConditionContent } from './conditions';
 import { dueTimes, scheduleProblem, type CronSchedule } from './schedule';
 import { byName, isFinished, isStopRequested } from './tasks';
 import { earliest, iso, type EpochMs } from './time';
 import type { CronTaskView, TaskView } from './views';
-import { ANNOTATION_TRUE, CRONTASK_REASONS } from './vocabulary';
-import type { CronTaskStatusPatch, Decision, NewTask, Write } from './writes';
+import { NOTHING, type CronTaskStatusPatch, type Decision, type NewTask, type Write } from './writes';
 
 /**
  * Decides for one CronTask; `children` are all Tasks labelled `kubeopencode.io/crontask=<name>` in its namespace.
@@ -67,9 +66,9 @@ export function decideCronTask(cronTask: CronTaskView, children: readonly TaskVi
   let next: EpochMs | undefined;
   let wakeAt: EpochMs | undefined;
   if (problem) {
-    ready = readyCondition('False', CRONTASK_REASONS.invalidSchedule, `No Task is scheduled: ${problem}`);
+    ready = readyCondition('False', REASONS.invalidSchedule, `No Task is scheduled: ${problem}`);
   } else if (spec.suspend) {
-    ready = readyCondition('False', CRONTASK_REASONS.suspended, 'spec.suspend is true: no Task is scheduled (a manual trigger still works)');
+    ready = readyCondition('False', REASONS.suspended, 'spec.suspend is true: no Task is scheduled (a manual trigger still works)');
   } else {
     const due = dueTimes(schedule, Math.max(cronTask.creationTimestamp, lastScheduleTime ?? -Infinity), now);
     next = due.next;
@@ -84,11 +83,11 @@ export function decideCronTask(cronTask: CronTaskView, children: readonly TaskVi
         lastScheduleTime = due.mostRecent;
         created++;
       } else if (missedFrom !== undefined && now >= missedFrom) {
-        ready = readyCondition('True', CRONTASK_REASONS.missedDeadline, `The run due at ${iso(due.mostRecent)} missed startingDeadlineSeconds (${spec.startingDeadlineSeconds}); waiting for the next due time`);
+        ready = readyCondition('True', REASONS.missedDeadline, `The run due at ${iso(due.mostRecent)} missed startingDeadlineSeconds (${spec.startingDeadlineSeconds}); waiting for the next due time`);
       } else if (names.size >= maxRetained) {
         wakeAt = earliest(wakeAt, missedFrom);
       } else if (active.length > 0 && policy === 'Forbid') {
-        ready = readyCondition('True', CRONTASK_REASONS.activeTaskExists, `concurrencyPolicy Forbid: the run due at ${iso(due.mostRecent)} waits for ${[...active].sort().join(', ')} to finish`);
+        ready = readyCondition('True', REASONS.activeTaskExists, `concurrencyPolicy Forbid: the run due at ${iso(due.mostRecent)} waits for ${[...active].sort().join(', ')} to finish`);
         wakeAt = earliest(wakeAt, missedFrom);
       } else {
         // A Task triggered in this decision is not among `children`: it is newer than the run and is not stopped.
@@ -102,8 +101,8 @@ export function decideCronTask(cronTask: CronTaskView, children: readonly TaskVi
   // Unless invalid or suspended: at the limit the condition says so even before the next run is due (it also explains
   // an ignored trigger).
   const readyNow: ConditionContent = ready ?? (names.size >= maxRetained
-    ? readyCondition('False', CRONTASK_REASONS.maxRetainedTasksReached, `${names.size} child Tasks exist and maxRetainedTasks is ${maxRetained}: no Task is created until cleanup deletes some`)
-    : readyCondition('True', CRONTASK_REASONS.scheduled, 'Waiting for the next due time'));
+    ? readyCondition('False', REASONS.maxRetainedTasksReached, `${names.size} child Tasks exist and maxRetainedTasks is ${maxRetained}: no Task is created until cleanup deletes some`)
+    : readyCondition('True', REASONS.scheduled, 'Waiting for the next due time'));
 
   const status = statusPatch(cronTask, children, { lastScheduleTime, next, active, created, ready: readyNow }, now);
   if (status) writes.push({ kind: 'patchCronTaskStatus', namespace: cronTask.namespace, name: cronTask.name, status });
@@ -172,4 +171,14 @@ function statusPatch(cronTask: CronTaskView, children: readonly TaskView[], o: C
     ...(condition ? { conditions: [condition] } : {}),
   };
   return Object.keys(patch).length ? patch : undefined;
+}
+
+/** spec.suspend of the CronTask mirrored onto its CronJob, so a suspended CronTask fires no job either. */
+export function decideCronJobSuspend(
+  cronTask: { readonly namespace: string; readonly name: string; readonly suspend?: boolean },
+  cronJob: { readonly resourceVersion?: string; readonly suspend?: boolean } | undefined,
+): Decision {
+  const suspend = cronTask.suspend === true;
+  if (!cronJob || (cronJob.suspend === true) === suspend) return NOTHING;
+  return { writes: [{ kind: 'suspendCronJob', namespace: cronTask.namespace, name: cronTask.name, resourceVersion: cronJob.resourceVersion, suspend }] };
 }

@@ -3,11 +3,10 @@
  * but not under running Tasks, unless they have kept it waiting for an hour.
  */
 import { createHash } from 'crypto';
-import { ANNOTATIONS, CONDITIONS, DEFAULTS, NAMES } from '../../api';
+import { ANNOTATIONS, CONDITIONS, DEFAULTS, NAMES, REASONS } from '../../api';
 import { conditionChange, findCondition, type ConditionContent } from './conditions';
 import type { EpochMs } from './time';
 import type { AgentView, GitSyncStatus } from './views';
-import { AGENT_REASONS } from './vocabulary';
 import type { AgentStatusPatch, Decision, Write } from './writes';
 
 export interface GitRolloutInput {
@@ -92,13 +91,13 @@ export function decideGitRollout(input: GitRolloutInput, now: EpochMs): Decision
 
 function pendingCondition(waiting: readonly string[]): ConditionContent {
   if (waiting.length === 0) {
-    return { type: CONDITIONS.gitSyncPending, status: 'False', reason: AGENT_REASONS.upToDate, message: 'Every Rollout Git context runs its latest commit' };
+    return { type: CONDITIONS.gitSyncPending, status: 'False', reason: REASONS.upToDate, message: 'Every Rollout Git context runs its latest commit' };
   }
   const timeout = DEFAULTS.gitSyncPendingTimeoutSeconds / 60;
   return {
     type: CONDITIONS.gitSyncPending,
     status: 'True',
-    reason: AGENT_REASONS.waitingForTasks,
+    reason: REASONS.waitingForTasks,
     message: `New commits of ${waiting.map((n) => `'${n}'`).join(', ')} wait for the active Tasks; the server rolls when they finish, or after ${timeout} minutes at the latest`,
   };
 }

@@ -2,16 +2,17 @@
  * The controller's pure decision core: functions of (objects, now) that return the writes to make. Nothing here talks
  * to the API; src/controller/kube/ turns these writes into API calls (see writes.ts for that contract).
  */
+export { decideServerReplicas, decideServerStatus, type ServerAgentView, type ServerDeploymentView } from './agent-server';
 export { admitQueuedTasks, admitTemplateTasks, holdTasksForMissingReference } from './admission';
 export { decideCleanup, type CleanupPolicy } from './cleanup';
 export { findCondition, upsertConditions } from './conditions';
-export { decideCronTask } from './crontask';
+export { decideCronJobSuspend, decideCronTask } from './crontask';
 export { decideGitRollout, gitHashAnnotation, type GitRolloutInput } from './git-rollout';
 export { dueTimes, scheduleProblem, type CronSchedule, type DueTimes } from './schedule';
+export { decideSessionFinalizer, endsTask, stopsTask, withSessionOutcome, type SessionFacts, type TaskStatusWrite } from './session';
 export { decideStandby, heartbeatStaleness } from './standby';
-export { decideTaskFromPod } from './task-pod';
+export { decidePodCreationFailed, decideTaskFromPod } from './task-pod';
 export { byQueueOrder, isActive, isFinished, isStopRequested, isWaiting } from './tasks';
 export { parseGoDurationMs, type EpochMs } from './time';
 export type * from './views';
-export { AGENT_REASONS, ANNOTATION_TRUE, CRONTASK_REASONS, DECIDE_DEFAULTS, TASK_REASONS } from './vocabulary';
-export { NOTHING, type AgentStatusPatch, type CronTaskStatusPatch, type Decision, type NewTask, type TaskStatusPatch, type Write } from './writes';
+export { NOTHING, type AgentStatusPatch, type CronTaskStatusPatch, type Decision, type NewTask, type ServerStatusFields, type TaskSessionStatus, type TaskStatusPatch, type Write } from './writes';

@@ -10,6 +10,7 @@
  * America/New_York alike; an hourly schedule runs every real hour.
  */
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { cronFields, cronSyntaxError, isTimeZone } from '../../common/cron';
 import type { EpochMs } from './time';
 
 export interface CronSchedule {
@@ -26,21 +27,15 @@ const MAX_FORWARD_STEPS = 200;
 
 /** An error for people, or undefined when the expression and zone are usable. */
 export function scheduleProblem(schedule: CronSchedule): string | undefined {
-  const fields = schedule.expression.trim().split(/\s+/);
+  const fields = cronFields(schedule.expression);
   if (fields.length !== 5) {
     return `schedule '${schedule.expression}' has ${fields.length} fields; it needs 5 (minute hour day-of-month month day-of-week), e.g. '0 9 * * 1-5'`;
   }
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: schedule.timeZone });
-  } catch {
+  if (!isTimeZone(schedule.timeZone)) {
     return `timeZone '${schedule.timeZone}' is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)`;
   }
-  try {
-    parse(schedule, 0).next();
-  } catch (e) {
-    return `schedule '${schedule.expression}' is not a valid cron expression: ${(e as Error).message}`;
-  }
-  return undefined;
+  const error = cronSyntaxError(schedule.expression, schedule.timeZone, new Date(0));
+  return error === undefined ? undefined : `schedule '${schedule.expression}' is not a valid cron expression: ${error}`;
 }
 
 export interface DueTimes {

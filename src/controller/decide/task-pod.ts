@@ -5,12 +5,11 @@
  * (image pull, container config, scheduling) fails the Task after a grace period, so no Task holds a capacity slot
  * forever.
  */
-import { CONDITIONS, NAMES, REASONS } from '../../api';
+import { CONDITIONS, CONTROLLER_DEFAULTS, NAMES, REASONS } from '../../api';
 import { conditionChange, findCondition } from './conditions';
 import { isStopRequested } from './tasks';
 import { earliest, parseGoDurationMs, type EpochMs } from './time';
 import type { Condition, ContainerStatusView, PodView, TaskView } from './views';
-import { DECIDE_DEFAULTS, TASK_REASONS } from './vocabulary';
 import { NOTHING, type Decision, type TaskStatusPatch, type Write } from './writes';
 
 const IMAGE_PULL_RETRIED = new Set(['ImagePullBackOff', 'ErrImagePull']);
@@ -40,7 +39,7 @@ export function decideTaskFromPod(
   task: TaskView,
   pod: PodView | undefined,
   now: EpochMs,
-  podStartGraceSeconds: number = DECIDE_DEFAULTS.podStartGraceSeconds,
+  podStartGraceSeconds: number = CONTROLLER_DEFAULTS.podStartGraceSeconds,
 ): Decision {
   const phase = task.status?.phase;
   if (phase === 'Completed' || phase === 'Failed') return NOTHING;
@@ -56,7 +55,7 @@ export function decideTaskFromPod(
   const timedOut = deadline !== undefined && now >= deadline;
   const endedByUs = ownPod?.deletionTimestamp !== undefined && (isStopRequested(task) || timedOut);
   if (ownPod?.phase === 'Succeeded' && !endedByUs) return finish(task, 'Completed', undefined, now);
-  if (ownPod?.phase === 'Failed' && !endedByUs) return finish(task, 'Failed', failed(TASK_REASONS.podFailed, failureMessage(ownPod)), now);
+  if (ownPod?.phase === 'Failed' && !endedByUs) return finish(task, 'Failed', failed(REASONS.podFailed, failureMessage(ownPod)), now);
   if (isStopRequested(task)) {
     return finish(task, 'Completed', stopped(REASONS.userStopped, 'Stopped by the kubeopencode.io/stop annotation'), now, deletePod);
   }
@@ -67,7 +66,7 @@ export function decideTaskFromPod(
     const create: Write[] = ownPod ? [] : [{ kind: 'createTaskPod', namespace: task.namespace, taskName: task.name, taskUid: task.uid, podName }];
     return { writes: [...create, { kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: { podName } }], wakeAt: deadline };
   }
-  if (!ownPod) return finish(task, 'Failed', failed(TASK_REASONS.podLost, `Pod '${podName}' disappeared while the Task was running`), now);
+  if (!ownPod) return finish(task, 'Failed', failed(REASONS.podLost, `Pod '${podName}' disappeared while the Task was running`), now);
 
   const stuck = stuckReason(ownPod, now, podStartGraceSeconds * 1000);
   if (stuck.failure) return finish(task, 'Failed', stuck.failure, now);
@@ -140,11 +139,11 @@ function stuckReason(pod: PodView, now: EpochMs, graceMs: number): { failure?: O
     const reason = c.state?.waiting?.reason;
     if (reason === undefined) continue;
     const detail = c.state?.waiting?.message ? `: ${truncate(c.state.waiting.message)}` : '';
-    if (IMAGE_PULL_HOPELESS.has(reason)) return { failure: failed(TASK_REASONS.imagePullFailed, `Container '${c.name}' cannot pull its image (${reason})${detail}`) };
+    if (IMAGE_PULL_HOPELESS.has(reason)) return { failure: failed(REASONS.imagePullFailed, `Container '${c.name}' cannot pull its image (${reason})${detail}`) };
     const failure = IMAGE_PULL_RETRIED.has(reason)
-      ? consider(since, failed(TASK_REASONS.imagePullFailed, `Container '${c.name}' could not pull its image for ${graceText} (${reason})${detail}`))
+      ? consider(since, failed(REASONS.imagePullFailed, `Container '${c.name}' could not pull its image for ${graceText} (${reason})${detail}`))
       : CONFIG_ERRORS.has(reason)
-        ? consider(since, failed(TASK_REASONS.containerConfigError, `Container '${c.name}' could not be created for ${graceText} (${reason})${detail}`))
+        ? consider(since, failed(REASONS.containerConfigError, `Container '${c.name}' could not be created for ${graceText} (${reason})${detail}`))
         : undefined;
     if (failure) return { failure };
   }
@@ -153,8 +152,14 @@ function stuckReason(pod: PodView, now: EpochMs, graceMs: number): { failure?: O
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     const since = scheduled.lastTransitionTime ?? pod.creationTimestamp;
     const detail = scheduled.message ? `: ${truncate(scheduled.message)}` : '';
-    const failure = consider(since, failed(TASK_REASONS.unschedulable, `Pod '${pod.name}' could not be scheduled for ${graceText}${detail}`));
+    const failure = consider(since, failed(REASONS.unschedulable, `Pod '${pod.name}' could not be scheduled for ${graceText}${detail}`));
     if (failure) return { failure };
   }
   return { wakeAt };
+}
+
+/** The Task's pod could not be built (its PodTemplate is missing): the Task fails with PodCreationError. */
+export function decidePodCreationFailed(task: Pick<TaskView, 'namespace' | 'name' | 'uid'>, message: string, now: EpochMs): Decision {
+  const failed: Condition = { type: CONDITIONS.ready, status: 'False', reason: REASONS.podCreationError, message, lastTransitionTime: now };
+  return { writes: [{ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: { phase: 'Failed', completionTime: now, conditions: [failed] } }] };
 }

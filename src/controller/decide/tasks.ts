@@ -1,6 +1,5 @@
 /** Small facts about Tasks that several decisions share. */
-import { ANNOTATIONS, type TaskPhase } from '../../api';
-import { ANNOTATION_TRUE } from './vocabulary';
+import { ANNOTATIONS, ANNOTATION_TRUE, type TaskPhase } from '../../api';
 import type { TaskView } from './views';
 
 export const isFinished = (t: TaskView): boolean => t.status?.phase === 'Completed' || t.status?.phase === 'Failed';

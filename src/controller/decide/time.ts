@@ -5,19 +5,7 @@
  */
 export type EpochMs = number;
 
-const GO_DURATION = /^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$/;
-const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
-
-/**
- * A Go duration as the CRDs accept it ("30m", "1h30m", "1.5h", "90s") in whole milliseconds, or undefined when the text
- * is not one. Written here rather than imported from src/validation.ts, which pulls in `constructs`.
- */
-export function parseGoDurationMs(text: string): number | undefined {
-  if (!GO_DURATION.test(text)) return undefined;
-  let total = 0;
-  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) total += parseFloat(m[1]) * UNIT_MS[m[2]];
-  return Math.round(total);
-}
+export { parseGoDurationMs } from '../../common/go-duration';
 
 /** The earliest of the given instants, ignoring undefined; undefined when none is given. */
 export function earliest(...times: ReadonlyArray<EpochMs | undefined>): EpochMs | undefined {

@@ -23,9 +23,31 @@ export interface TaskStatusPatch {
   readonly completionTime?: EpochMs;
   /** Upserted by type. */
   readonly conditions?: readonly Condition[];
+  /** What the agent server knows of the Task's session (agentRef Tasks, when they finish). */
+  readonly session?: TaskSessionStatus;
+}
+
+/** status.session of a Task. */
+export interface TaskSessionStatus {
+  readonly id: string;
+  readonly title: string;
+  readonly messageCount: number;
+  readonly tokenUsage: { readonly input: number; readonly output: number; readonly reasoning: number; readonly cache: number };
+}
+
+/** The fields of an Agent's status that describe its server (decide/agent-server.ts). */
+export interface ServerStatusFields {
+  readonly observedGeneration?: number;
+  readonly deploymentName: string;
+  readonly serviceName: string;
+  readonly url: string;
+  readonly ready: boolean;
+  readonly suspended: boolean;
 }
 
 export interface AgentStatusPatch {
+  /** Set as they are. */
+  readonly server?: ServerStatusFields;
   /** null removes the field. */
   readonly idleSince?: EpochMs | null;
   /** Replaces the whole ledger. */
@@ -84,7 +106,16 @@ export type Write =
   | { readonly kind: 'patchServerPodTemplate'; readonly namespace: string; readonly deploymentName: string; readonly annotations: Readonly<Record<string, string>> }
   /** metadata.annotations of a CronTask (merge; null removes the key). */
   | { readonly kind: 'patchCronTaskAnnotations'; readonly namespace: string; readonly name: string; readonly annotations: Readonly<Record<string, string | null>> }
-  | { readonly kind: 'patchCronTaskStatus'; readonly namespace: string; readonly name: string; readonly status: CronTaskStatusPatch };
+  | { readonly kind: 'patchCronTaskStatus'; readonly namespace: string; readonly name: string; readonly status: CronTaskStatusPatch }
+  /** metadata.finalizers of a Task, replaced by `finalizers` (guarded by the resourceVersion the decision saw). */
+  | { readonly kind: 'setTaskFinalizers'; readonly namespace: string; readonly name: string; readonly finalizers: readonly string[] }
+  /** spec.replicas of the Agent's server Deployment (an Event on the Agent says why). */
+  | {
+    readonly kind: 'scaleServer'; readonly namespace: string; readonly agentName: string; readonly agentUid: string;
+    readonly deploymentName: string; readonly resourceVersion?: string; readonly replicas: number;
+  }
+  /** spec.suspend of a CronTask's CronJob. */
+  | { readonly kind: 'suspendCronJob'; readonly namespace: string; readonly name: string; readonly resourceVersion?: string; readonly suspend: boolean };
 
 export interface Decision {
   readonly writes: readonly Write[];

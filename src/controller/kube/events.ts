@@ -1,4 +1,5 @@
 import { randomBytes } from 'crypto';
+import { CONTROLLER } from '../../api';
 import type { Logger } from '../log';
 import { Rest, paths } from './rest';
 import { rfc3339 } from './views';
@@ -28,11 +29,11 @@ export class EventRecorder {
       type,
       reason,
       message,
-      source: { component: 'kubeopencode-controller' },
+      source: { component: CONTROLLER.name },
       firstTimestamp: t,
       lastTimestamp: t,
       count: 1,
-      reportingComponent: 'kubeopencode-controller',
+      reportingComponent: CONTROLLER.name,
     };
     this.rest.create(paths.core('events', target.namespace), body).catch((err) =>
       this.log.debug({ err: String(err), reason }, 'event not recorded'));

@@ -3,9 +3,10 @@
  * the first write to an object carries the resourceVersion the decision was made from (409 → decide again); creates
  * are done on AlreadyExists, deletes on NotFound; instants become RFC 3339; conditions are upserted by type.
  */
-import { NAMES } from '../../api';
+import { API_VERSION, CONDITIONS, NAMES, REASONS } from '../../api';
 import type { Write } from '../decide';
 import { taskPodFromTemplate } from '../task-pod';
+import type { Logger } from '../log';
 import { EventRecorder } from './events';
 import { ApiError, Rest, isAlreadyExists, isNotFound, isTransient, paths } from './rest';
 import { Obj, mergeConditions, rfc3339 } from './views';
@@ -18,142 +19,177 @@ export interface ExecutionContext {
   podTemplate(namespace: string, name: string): Promise<Obj | undefined>;
 }
 
+type WriteOf<K extends Write['kind']> = Extract<Write, { kind: K }>;
+type Kind = 'Task' | 'Agent' | 'CronTask';
+
+/** One execute() call: the objects as the decision saw them, then as our own writes left them. */
+class Run {
+  readonly latest = new Map<string, Obj>();
+  constructor(readonly ctx: ExecutionContext) {}
+  current(kind: Kind, ns: string, name: string): Obj | undefined {
+    return this.latest.get(`${kind}/${ns}/${name}`) ?? this.ctx.objectOf(kind, ns, name);
+  }
+  remember(kind: Kind, o: Obj | undefined): void {
+    if (o?.metadata) this.latest.set(`${kind}/${o.metadata.namespace}/${o.metadata.name}`, o);
+  }
+}
+
 export class WriteExecutor {
-  constructor(private readonly rest: Rest, private readonly events?: EventRecorder) {}
+  /** One handler per write kind: what each write means to the API. */
+  private readonly handlers: { [K in Write['kind']]: (w: WriteOf<K>, run: Run) => Promise<void> } = {
+    patchTaskStatus: (w, run) => this.patchTaskStatus(w, run),
+    annotateTask: (w, run) => this.annotateTask(w, run),
+    setTaskFinalizers: (w, run) => this.setTaskFinalizers(w, run),
+    createTaskPod: (w, run) => this.createTaskPod(w, run),
+    deletePod: (w) => this.rest.delete(paths.core('pods', w.namespace, w.name)).catch(ignoreNotFound),
+    createTask: (w) => this.createTask(w),
+    deleteTask: (w) => this.rest.delete(paths.cr('tasks', w.namespace, w.name), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: w.uid }, propagationPolicy: 'Background' }).catch(ignoreNotFound),
+    patchAgentSpec: (w, run) => this.patchAgentSpec(w, run),
+    patchAgentStatus: (w, run) => this.patchAgentStatus(w, run),
+    scaleServer: (w) => this.scaleServer(w),
+    patchServerPodTemplate: async (w) => {
+      await this.rest.patch(paths.apps('deployments', w.namespace, w.deploymentName), { spec: { template: { metadata: { annotations: w.annotations } } } });
+    },
+    patchCronTaskAnnotations: (w, run) => this.patchCronTaskAnnotations(w, run),
+    patchCronTaskStatus: (w, run) => this.patchCronTaskStatus(w, run),
+    suspendCronJob: async (w) => {
+      await this.rest.patch(paths.batch('cronjobs', w.namespace, w.name), { metadata: { resourceVersion: w.resourceVersion }, spec: { suspend: w.suspend } });
+    },
+  };
+
+  constructor(private readonly rest: Rest, private readonly events?: EventRecorder, private readonly log?: Logger) {}
 
   /** Runs the writes; returns the objects the server answered with, by `Kind/ns/name` (for follow-up decisions). */
   async execute(writes: readonly Write[], ctx: ExecutionContext): Promise<Map<string, Obj>> {
-    const latest = new Map<string, Obj>();
-    const current = (kind: 'Task' | 'Agent' | 'CronTask', ns: string, name: string) =>
-      latest.get(`${kind}/${ns}/${name}`) ?? ctx.objectOf(kind, ns, name);
-    const remember = (kind: string, o: Obj | undefined) => {
-      if (o?.metadata) latest.set(`${kind}/${o.metadata.namespace}/${o.metadata.name}`, o);
+    const run = new Run(ctx);
+    for (const w of writes) await (this.handlers[w.kind] as (w: Write, run: Run) => Promise<void>)(w, run);
+    return run.latest;
+  }
+
+  private async patchTaskStatus(w: WriteOf<'patchTaskStatus'>, run: Run): Promise<void> {
+    const t = run.current('Task', w.namespace, w.name);
+    const s = w.status;
+    const status: Obj = {
+      phase: s.phase,
+      podName: s.podName,
+      startTime: s.startTime !== undefined ? rfc3339(s.startTime) : undefined,
+      completionTime: s.completionTime !== undefined ? rfc3339(s.completionTime) : undefined,
+      conditions: mergeConditions(t?.status?.conditions, s.conditions, t?.metadata?.generation),
+      observedGeneration: t?.metadata?.generation,
+      session: s.session,
     };
-    for (const w of writes) {
-      switch (w.kind) {
-        case 'patchTaskStatus': {
-          const t = current('Task', w.namespace, w.name);
-          const s = w.status;
-          const status: Obj = {
-            phase: s.phase,
-            podName: s.podName,
-            startTime: s.startTime !== undefined ? rfc3339(s.startTime) : undefined,
-            completionTime: s.completionTime !== undefined ? rfc3339(s.completionTime) : undefined,
-            conditions: mergeConditions(t?.status?.conditions, s.conditions, t?.metadata?.generation),
-            observedGeneration: t?.metadata?.generation,
-            // added by the adapter from the agent server (see Controller.withSessionOutcome)
-            session: (s as { session?: Obj }).session,
-          };
-          remember('Task', await this.rest.patch(`${paths.cr('tasks', w.namespace, w.name)}/status`, {
-            metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion },
-            status: dropUndefined(status),
-          }));
-          if (s.phase && s.phase !== t?.status?.phase) this.taskEvent(w.namespace, w.name, w.uid, s);
-          break;
-        }
-        case 'annotateTask': {
-          const t = current('Task', w.namespace, w.name);
-          remember('Task', await this.rest.patch(paths.cr('tasks', w.namespace, w.name), {
-            metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion, annotations: w.annotations },
-          }));
-          break;
-        }
-        case 'createTaskPod': {
-          const task = current('Task', w.namespace, w.taskName);
-          if (!task) throw new ApiError(404, `Task ${w.namespace}/${w.taskName} is gone`);
-          const tplName = task.spec.agentRef
-            ? NAMES.agentTaskPodTemplate(task.spec.agentRef.name)
-            : NAMES.templateTaskPodTemplate(task.spec.templateRef.name);
-          const tpl = await ctx.podTemplate(w.namespace, tplName);
-          if (!tpl) throw new MissingPodTemplate(w.namespace, tplName, task);
-          try {
-            await this.rest.create(paths.core('pods', w.namespace), taskPodFromTemplate(task, tpl));
-          } catch (e) {
-            if (isAlreadyExists(e)) break;
-            // 429/5xx were retried by Rest (bounded) and the reconcile is retried after them; any other refusal
-            // (admission, ResourceQuota, an invalid spec) will not change by retrying: the Task fails
-            if (e instanceof ApiError && !isTransient(e)) throw new PodRefused(task, e);
-            throw e;
-          }
-          break;
-        }
-        case 'deletePod':
-          await this.rest.delete(paths.core('pods', w.namespace, w.name)).catch(ignoreNotFound);
-          break;
-        case 'createTask':
-          try {
-            await this.rest.create(paths.cr('tasks', w.namespace), {
-              apiVersion: 'kubeopencode.io/v1alpha1',
-              kind: 'Task',
-              metadata: { name: w.task.name, namespace: w.namespace, labels: w.task.labels, annotations: w.task.annotations, ownerReferences: w.task.ownerReferences },
-              spec: w.task.spec,
-            });
-          } catch (e) {
-            if (!isAlreadyExists(e)) throw e;
-          }
-          break;
-        case 'deleteTask':
-          await this.rest.delete(paths.cr('tasks', w.namespace, w.name), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: w.uid }, propagationPolicy: 'Background' }).catch(ignoreNotFound);
-          break;
-        case 'patchAgentSpec': {
-          const a = current('Agent', w.namespace, w.name);
-          remember('Agent', await this.rest.patch(paths.cr('agents', w.namespace, w.name), {
-            metadata: { resourceVersion: a?.metadata?.resourceVersion },
-            spec: { suspend: w.spec.suspend },
-          }));
-          break;
-        }
-        case 'patchAgentStatus': {
-          const a = current('Agent', w.namespace, w.name);
-          const s = w.status;
-          const status: Obj = {
-            idleSince: s.idleSince === null ? null : s.idleSince !== undefined ? rfc3339(s.idleSince) : undefined,
-            taskStartHistory: s.taskStartHistory?.map((r) => ({ taskName: r.taskName, startTime: rfc3339(r.startTime) })),
-            gitSyncStatuses: s.gitSyncStatuses?.map((g) => dropUndefined({ name: g.name, commitHash: g.commitHash, lastSynced: g.lastSynced !== undefined ? rfc3339(g.lastSynced) : undefined })),
-            conditions: withoutConditions(mergeConditions(a?.status?.conditions, s.conditions, a?.metadata?.generation), a?.status?.conditions, s.removeConditions),
-          };
-          remember('Agent', await this.rest.patch(`${paths.cr('agents', w.namespace, w.name)}/status`, {
-            metadata: { resourceVersion: a?.metadata?.resourceVersion },
-            status: dropUndefined(status),
-          }));
-          break;
-        }
-        case 'patchServerPodTemplate':
-          await this.rest.patch(paths.apps('deployments', w.namespace, w.deploymentName), { spec: { template: { metadata: { annotations: w.annotations } } } });
-          break;
-        case 'patchCronTaskAnnotations': {
-          const c = current('CronTask', w.namespace, w.name);
-          remember('CronTask', await this.rest.patch(paths.cr('crontasks', w.namespace, w.name), {
-            metadata: { resourceVersion: c?.metadata?.resourceVersion, annotations: w.annotations },
-          }));
-          break;
-        }
-        case 'patchCronTaskStatus': {
-          const c = current('CronTask', w.namespace, w.name);
-          const s = w.status;
-          remember('CronTask', await this.rest.patch(`${paths.cr('crontasks', w.namespace, w.name)}/status`, {
-            metadata: { resourceVersion: c?.metadata?.resourceVersion },
-            status: dropUndefined({
-              lastScheduleTime: s.lastScheduleTime !== undefined ? rfc3339(s.lastScheduleTime) : undefined,
-              nextScheduleTime: s.nextScheduleTime === null ? null : s.nextScheduleTime !== undefined ? rfc3339(s.nextScheduleTime) : undefined,
-              lastSuccessfulTime: s.lastSuccessfulTime !== undefined ? rfc3339(s.lastSuccessfulTime) : undefined,
-              totalExecutions: s.totalExecutions,
-              active: s.active,
-              activeRefs: s.activeRefs,
-              conditions: mergeConditions(c?.status?.conditions, s.conditions, c?.metadata?.generation),
-            }),
-          }));
-          break;
-        }
-      }
-    }
-    return latest;
+    run.remember('Task', await this.rest.patch(`${paths.cr('tasks', w.namespace, w.name)}/status`, {
+      metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion },
+      status: dropUndefined(status),
+    }));
+    if (s.phase && s.phase !== t?.status?.phase) this.taskEvent(w.namespace, w.name, w.uid, s);
+  }
+
+  private async annotateTask(w: WriteOf<'annotateTask'>, run: Run): Promise<void> {
+    const t = run.current('Task', w.namespace, w.name);
+    run.remember('Task', await this.rest.patch(paths.cr('tasks', w.namespace, w.name), {
+      metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion, annotations: w.annotations },
+    }));
+  }
+
+  /** A merge patch of the whole list, guarded by the resourceVersion it was decided from: a race is a 409. */
+  private async setTaskFinalizers(w: WriteOf<'setTaskFinalizers'>, run: Run): Promise<void> {
+    const t = run.current('Task', w.namespace, w.name);
+    run.remember('Task', await this.rest.patch(paths.cr('tasks', w.namespace, w.name), {
+      metadata: { resourceVersion: t?.metadata?.resourceVersion, finalizers: w.finalizers },
+    }));
+  }
+
+  private async createTaskPod(w: WriteOf<'createTaskPod'>, run: Run): Promise<void> {
+    const task = run.current('Task', w.namespace, w.taskName);
+    if (!task) throw new ApiError(404, `Task ${w.namespace}/${w.taskName} is gone`);
+    const tplName = task.spec.agentRef
+      ? NAMES.agentTaskPodTemplate(task.spec.agentRef.name)
+      : NAMES.templateTaskPodTemplate(task.spec.templateRef.name);
+    const tpl = await run.ctx.podTemplate(w.namespace, tplName);
+    if (!tpl) throw new MissingPodTemplate(w.namespace, tplName, task);
+    await this.rest.create(paths.core('pods', w.namespace), taskPodFromTemplate(task, tpl)).catch((e) => {
+      if (isAlreadyExists(e)) return;
+      // 429/5xx were retried by Rest (bounded) and the reconcile is retried after them; any other refusal
+      // (admission, ResourceQuota, an invalid spec) will not change by retrying: the Task fails
+      if (e instanceof ApiError && !isTransient(e)) throw new PodRefused(task, e);
+      throw e;
+    });
+  }
+
+  private async createTask(w: WriteOf<'createTask'>): Promise<void> {
+    await this.rest.create(paths.cr('tasks', w.namespace), {
+      apiVersion: API_VERSION,
+      kind: 'Task',
+      metadata: { name: w.task.name, namespace: w.namespace, labels: w.task.labels, annotations: w.task.annotations, ownerReferences: w.task.ownerReferences },
+      spec: w.task.spec,
+    }).catch(ignoreAlreadyExists);
+  }
+
+  private async patchAgentSpec(w: WriteOf<'patchAgentSpec'>, run: Run): Promise<void> {
+    const a = run.current('Agent', w.namespace, w.name);
+    run.remember('Agent', await this.rest.patch(paths.cr('agents', w.namespace, w.name), {
+      metadata: { resourceVersion: a?.metadata?.resourceVersion },
+      spec: { suspend: w.spec.suspend },
+    }));
+  }
+
+  private async patchAgentStatus(w: WriteOf<'patchAgentStatus'>, run: Run): Promise<void> {
+    const a = run.current('Agent', w.namespace, w.name);
+    const s = w.status;
+    const status: Obj = {
+      ...s.server,
+      idleSince: s.idleSince === null ? null : s.idleSince !== undefined ? rfc3339(s.idleSince) : undefined,
+      taskStartHistory: s.taskStartHistory?.map((r) => ({ taskName: r.taskName, startTime: rfc3339(r.startTime) })),
+      gitSyncStatuses: s.gitSyncStatuses?.map((g) => dropUndefined({ name: g.name, commitHash: g.commitHash, lastSynced: g.lastSynced !== undefined ? rfc3339(g.lastSynced) : undefined })),
+      conditions: withoutConditions(mergeConditions(a?.status?.conditions, s.conditions, a?.metadata?.generation), a?.status?.conditions, s.removeConditions),
+    };
+    run.remember('Agent', await this.rest.patch(`${paths.cr('agents', w.namespace, w.name)}/status`, {
+      metadata: { resourceVersion: a?.metadata?.resourceVersion },
+      status: dropUndefined(status),
+    }));
+  }
+
+  private async scaleServer(w: WriteOf<'scaleServer'>): Promise<void> {
+    await this.rest.patch(paths.apps('deployments', w.namespace, w.deploymentName), {
+      metadata: { resourceVersion: w.resourceVersion },
+      spec: { replicas: w.replicas },
+    });
+    const up = w.replicas > 0;
+    this.log?.info({ agent: `${w.namespace}/${w.agentName}`, replicas: w.replicas }, up ? 'resumed the server' : 'suspended the server');
+    this.events?.record({ kind: 'Agent', namespace: w.namespace, name: w.agentName, uid: w.agentUid },
+      'Normal', up ? REASONS.resumed : REASONS.suspended, up ? 'Scaled the server to 1 replica' : 'Scaled the server to 0 replicas (PVCs and Service kept)');
+  }
+
+  private async patchCronTaskAnnotations(w: WriteOf<'patchCronTaskAnnotations'>, run: Run): Promise<void> {
+    const c = run.current('CronTask', w.namespace, w.name);
+    run.remember('CronTask', await this.rest.patch(paths.cr('crontasks', w.namespace, w.name), {
+      metadata: { resourceVersion: c?.metadata?.resourceVersion, annotations: w.annotations },
+    }));
+  }
+
+  private async patchCronTaskStatus(w: WriteOf<'patchCronTaskStatus'>, run: Run): Promise<void> {
+    const c = run.current('CronTask', w.namespace, w.name);
+    const s = w.status;
+    run.remember('CronTask', await this.rest.patch(`${paths.cr('crontasks', w.namespace, w.name)}/status`, {
+      metadata: { resourceVersion: c?.metadata?.resourceVersion },
+      status: dropUndefined({
+        lastScheduleTime: s.lastScheduleTime !== undefined ? rfc3339(s.lastScheduleTime) : undefined,
+        nextScheduleTime: s.nextScheduleTime === null ? null : s.nextScheduleTime !== undefined ? rfc3339(s.nextScheduleTime) : undefined,
+        lastSuccessfulTime: s.lastSuccessfulTime !== undefined ? rfc3339(s.lastSuccessfulTime) : undefined,
+        totalExecutions: s.totalExecutions,
+        active: s.active,
+        activeRefs: s.activeRefs,
+        conditions: mergeConditions(c?.status?.conditions, s.conditions, c?.metadata?.generation),
+      }),
+    }));
+
   }
 
   private taskEvent(namespace: string, name: string, uid: string, s: TaskTransition): void {
     if (!this.events) return;
     // the condition that explains the transition: Queued(True), Stopped(True), Ready(False) on failure
-    const why = s.conditions?.find((c) => (c.type === 'Queued' && c.status === 'True') || c.type === 'Stopped' || (c.type === 'Ready' && c.status === 'False'));
+    const why = s.conditions?.find((c) => (c.type === CONDITIONS.queued && c.status === 'True') || c.type === CONDITIONS.stopped || (c.type === CONDITIONS.ready && c.status === 'False'));
     const failed = s.phase === 'Failed';
     this.events.record({ kind: 'Task', namespace, name, uid }, failed ? 'Warning' : 'Normal', why?.reason ?? s.phase!,
       why?.message ?? `Task is ${s.phase}`);
@@ -181,6 +217,10 @@ export class PodRefused extends Error {
 
 function ignoreNotFound(e: unknown): void {
   if (!isNotFound(e)) throw e;
+}
+
+function ignoreAlreadyExists(e: unknown): void {
+  if (!isAlreadyExists(e)) throw e;
 }
 
 /** Drops undefined (JSON would too) but keeps null, which removes a field in a merge patch. */

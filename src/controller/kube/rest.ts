@@ -1,6 +1,7 @@
 import * as http from 'http';
 import * as https from 'https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { CONTROLLER } from '../../api';
 
 /**
  * A thin REST client over the kubeconfig's cluster. Why not client-node's typed APIs for writes: they serialize bodies
@@ -53,7 +54,7 @@ export class Rest {
   }
 
   get fieldManager(): string {
-    return this.opts.fieldManager ?? 'kubeopencode-controller';
+    return this.opts.fieldManager ?? CONTROLLER.name;
   }
 
   async get<T = any>(path: string): Promise<T> {

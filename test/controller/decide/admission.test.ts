@@ -5,7 +5,6 @@ import {
   admitTemplateTasks,
   byQueueOrder,
   holdTasksForMissingReference,
-  TASK_REASONS,
   type AgentView,
   type Decision,
   type TaskStatusPatch,
@@ -37,7 +36,7 @@ describe('Concurrency Control (maxConcurrentTasks)', () => {
     const queued = taskView('d', { status: { phase: 'Queued', conditions: [{ type: CONDITIONS.queued, status: 'True', reason: REASONS.agentAtCapacity, message: 'm', lastTransitionTime: T0 }] } });
     const d = admitQueuedTasks(agent, [running('a'), running('b'), queued], T0 + 5000);
     expect(statusOf(d, 'd')).toMatchObject({ phase: 'Running', startTime: T0 + 5000 });
-    expect(statusOf(d, 'd')?.conditions).toEqual([expect.objectContaining({ type: CONDITIONS.queued, status: 'False', reason: TASK_REASONS.started })]);
+    expect(statusOf(d, 'd')?.conditions).toEqual([expect.objectContaining({ type: CONDITIONS.queued, status: 'False', reason: REASONS.started })]);
   });
 
   test('Tasks are processed in FIFO order: creationTimestamp, then name', () => {
@@ -117,7 +116,7 @@ describe('Suspend and server readiness', () => {
   test('set suspend: false to resume, and queued tasks start automatically once the server is ready', () => {
     const queued = taskView('t', { status: { phase: 'Queued', conditions: [{ type: CONDITIONS.queued, status: 'True', reason: REASONS.agentSuspended, message: 'm', lastTransitionTime: T0 }] } });
     const notReady = admitQueuedTasks(agentView({ spec: { suspend: false }, status: { ready: false } }), [queued], T0);
-    expect(queuedReason(notReady, 't')).toBe(TASK_REASONS.agentServerNotReady);
+    expect(queuedReason(notReady, 't')).toBe(REASONS.agentServerNotReady);
     expect(startedNames(admitQueuedTasks(agentView({ spec: { suspend: false } }), [queued], T0))).toEqual(['t']);
   });
 });
@@ -138,9 +137,9 @@ describe('other admission cases', () => {
   test('a Task whose Agent does not exist stays Pending (reason AgentNotFound) instead of failing', () => {
     const d = holdTasksForMissingReference([taskView('t')], T0);
     expect(statusOf(d, 't')?.phase).toBe('Pending');
-    expect(queuedReason(d, 't')).toBe(TASK_REASONS.agentNotFound);
+    expect(queuedReason(d, 't')).toBe(REASONS.agentNotFound);
     const tmpl = holdTasksForMissingReference([taskView('e', { spec: { templateRef: { name: 'x' } } })], T0);
-    expect(queuedReason(tmpl, 'e')).toBe(TASK_REASONS.agentTemplateNotFound);
+    expect(queuedReason(tmpl, 'e')).toBe(REASONS.agentTemplateNotFound);
   });
 });
 

@@ -1,5 +1,6 @@
 import { CONDITIONS } from '../../../src/api';
-import { CRONTASK_REASONS, decideCronTask, type CronTaskView, type Decision, type TaskView } from '../../../src/controller/decide';
+import { REASONS } from '../../../src/api';
+import { decideCronTask, type CronTaskView, type Decision, type TaskView } from '../../../src/controller/decide';
 import { minutes, T0 } from './cluster-model';
 import { cronTaskView, NS, taskView } from './fixtures';
 
@@ -64,7 +65,7 @@ describe('Concurrency Policy', () => {
   test('Forbid (default): skips the new Task while one is active; the run waits for it (unless its deadline passes)', () => {
     const d = decideCronTask(cron(), [activeChild()], T0);
     expect(created(d)).toEqual([]);
-    expect(readyReason(d)).toBe(CRONTASK_REASONS.activeTaskExists);
+    expect(readyReason(d)).toBe(REASONS.activeTaskExists);
     expect(statusOf(d)?.lastScheduleTime).toBeUndefined();
     // the active Task finishes (a watch event): the run starts then
     expect(created(decideCronTask(cron(), [doneChild('nightly-1')], T0 + minutes(20)))).toEqual([`nightly-${unix(T0)}`]);
@@ -73,7 +74,7 @@ describe('Concurrency Policy', () => {
     expect(created(decideCronTask(strict, [doneChild('nightly-1')], T0 + minutes(10)))).toHaveLength(1);
     const late = decideCronTask(strict, [doneChild('nightly-1')], T0 + minutes(20));
     expect(created(late)).toEqual([]);
-    expect(readyReason(late)).toBe(CRONTASK_REASONS.missedDeadline);
+    expect(readyReason(late)).toBe(REASONS.missedDeadline);
   });
 
   test('Allow: creates the new Task regardless', () => {
@@ -96,7 +97,7 @@ describe('maxRetainedTasks', () => {
     const d = decideCronTask(cron({ spec: { maxRetainedTasks: 3, concurrencyPolicy: 'Allow' } }), children, T0);
     expect(created(d)).toEqual([]);
     expect(d.writes.some((w) => w.kind === 'deleteTask')).toBe(false);
-    expect(readyReason(d)).toBe(CRONTASK_REASONS.maxRetainedTasksReached);
+    expect(readyReason(d)).toBe(REASONS.maxRetainedTasksReached);
     // global cleanup deletes one (a watch event): the run is created then
     expect(created(decideCronTask(cron({ spec: { maxRetainedTasks: 3, concurrencyPolicy: 'Allow' } }), children.slice(1), T0 + 1000))).toEqual([`nightly-${unix(T0)}`]);
   });
@@ -138,7 +139,7 @@ describe('Manual Trigger (kubeopencode.io/trigger=true)', () => {
     expect(created(replace)).toEqual([`nightly-${unix(T0) + 1}`, `nightly-${unix(T0)}`]);
     const forbid = decideCronTask(cron({ annotations: trigger }), [], T0);
     expect(created(forbid)).toEqual([`nightly-${unix(T0) + 1}`]);
-    expect(readyReason(forbid)).toBe(CRONTASK_REASONS.activeTaskExists);
+    expect(readyReason(forbid)).toBe(REASONS.activeTaskExists);
   });
 
   test('a manual Task never takes a scheduled Task\'s name (those are whole minutes)', () => {
@@ -150,7 +151,7 @@ describe('Manual Trigger (kubeopencode.io/trigger=true)', () => {
     const full = decideCronTask(triggered({ spec: { maxRetainedTasks: 1 } }), [doneChild('a')], now);
     expect(created(full)).toEqual([]);
     expect(full.writes[0]).toEqual({ kind: 'patchCronTaskAnnotations', namespace: NS, name: 'nightly', annotations: { 'kubeopencode.io/trigger': null } });
-    expect(readyReason(full)).toBe(CRONTASK_REASONS.maxRetainedTasksReached);
+    expect(readyReason(full)).toBe(REASONS.maxRetainedTasksReached);
   });
 });
 
@@ -159,7 +160,7 @@ describe('Suspend/Resume, missed schedules, invalid schedules', () => {
     const d = decideCronTask(cron({ spec: { suspend: true }, status: { nextScheduleTime: T0 } }), [activeChild()], T0 + minutes(5));
     expect(created(d)).toEqual([]);
     expect(d.writes.some((w) => w.kind === 'annotateTask')).toBe(false);
-    expect(statusOf(d)).toMatchObject({ nextScheduleTime: null, conditions: [expect.objectContaining({ status: 'False', reason: CRONTASK_REASONS.suspended })] });
+    expect(statusOf(d)).toMatchObject({ nextScheduleTime: null, conditions: [expect.objectContaining({ status: 'False', reason: REASONS.suspended })] });
     expect(d.wakeAt).toBeUndefined();
   });
 
@@ -171,7 +172,7 @@ describe('Suspend/Resume, missed schedules, invalid schedules', () => {
   test('startingDeadlineSeconds: a run later than that is missed, the next one is awaited', () => {
     const d = decideCronTask(cron({ spec: { startingDeadlineSeconds: 300 } }), [], T0 + minutes(6));
     expect(created(d)).toEqual([]);
-    expect(readyReason(d)).toBe(CRONTASK_REASONS.missedDeadline);
+    expect(readyReason(d)).toBe(REASONS.missedDeadline);
     expect(d.wakeAt).toBe(T0 + minutes(24 * 60));
     expect(created(decideCronTask(cron({ spec: { startingDeadlineSeconds: 300 } }), [], T0 + minutes(5)))).toHaveLength(1);
   });
@@ -179,9 +180,9 @@ describe('Suspend/Resume, missed schedules, invalid schedules', () => {
   test('an invalid schedule or time zone creates nothing and says why', () => {
     const d = decideCronTask(cron({ spec: { schedule: '0 0 9 * * *' } }), [], T0);
     expect(created(d)).toEqual([]);
-    expect(statusOf(d)?.conditions?.[0]).toMatchObject({ status: 'False', reason: CRONTASK_REASONS.invalidSchedule, message: expect.stringMatching(/needs 5/) });
+    expect(statusOf(d)?.conditions?.[0]).toMatchObject({ status: 'False', reason: REASONS.invalidSchedule, message: expect.stringMatching(/needs 5/) });
     expect(d.wakeAt).toBeUndefined();
-    expect(readyReason(decideCronTask(cron({ spec: { timeZone: 'Europe/Atlantis' } }), [], T0))).toBe(CRONTASK_REASONS.invalidSchedule);
+    expect(readyReason(decideCronTask(cron({ spec: { timeZone: 'Europe/Atlantis' } }), [], T0))).toBe(REASONS.invalidSchedule);
   });
 
   test('lastSuccessfulTime follows the newest Completed child', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { CONDITIONS } from '../../../src/api';
-import { AGENT_REASONS, decideGitRollout, findCondition, gitHashAnnotation, type AgentView, type Decision, type GitRolloutInput } from '../../../src/controller/decide';
+import { REASONS } from '../../../src/api';
+import { decideGitRollout, findCondition, gitHashAnnotation, type AgentView, type Decision, type GitRolloutInput } from '../../../src/controller/decide';
 import { minutes, ModelCluster, T0 } from './cluster-model';
 import { agentView, NS } from './fixtures';
 
@@ -30,7 +31,7 @@ describe('Git Auto-Sync, Rollout policy (Task Protection)', () => {
   test('active Tasks exist: sets GitSyncPending and waits (no roll, the old commit stays recorded)', () => {
     const d = decideGitRollout(input(synced(), { activeTaskCount: 2 }), T0);
     expect(d.writes.map((w) => w.kind)).toEqual(['patchAgentStatus']);
-    expect(statusWrite(d)).toEqual({ conditions: [expect.objectContaining({ type: CONDITIONS.gitSyncPending, status: 'True', reason: AGENT_REASONS.waitingForTasks, lastTransitionTime: T0 })] });
+    expect(statusWrite(d)).toEqual({ conditions: [expect.objectContaining({ type: CONDITIONS.gitSyncPending, status: 'True', reason: REASONS.waitingForTasks, lastTransitionTime: T0 })] });
     expect(d.wakeAt).toBe(T0 + HOUR);
   });
 
@@ -39,7 +40,7 @@ describe('Git Auto-Sync, Rollout policy (Task Protection)', () => {
     expect(decideGitRollout(input(agent, { activeTaskCount: 1 }), T0 + HOUR - 1)).toEqual({ writes: [], wakeAt: T0 + HOUR });
     const d = decideGitRollout(input(agent, { activeTaskCount: 1 }), T0 + HOUR);
     expect(d.writes[0]).toMatchObject({ kind: 'patchServerPodTemplate', annotations: { 'kubeopencode.io/git-hash-config': 'bbb' } });
-    expect(statusWrite(d)?.conditions).toEqual([expect.objectContaining({ status: 'False', reason: AGENT_REASONS.upToDate })]);
+    expect(statusWrite(d)?.conditions).toEqual([expect.objectContaining({ status: 'False', reason: REASONS.upToDate })]);
   });
 
   test('a newer commit while waiting keeps the original deadline (no starvation)', () => {

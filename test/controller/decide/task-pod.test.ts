@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { CONDITIONS, REASONS } from '../../../src/api';
-import { decideTaskFromPod, TASK_REASONS, type Decision, type PodView, type TaskView } from '../../../src/controller/decide';
+import { decideTaskFromPod, type Decision, type PodView, type TaskView } from '../../../src/controller/decide';
 import { minutes, seconds, T0 } from './cluster-model';
 import { NS, taskView } from './fixtures';
 
@@ -28,7 +28,7 @@ describe('following the pod', () => {
     });
     const d = decideTaskFromPod(running(), failedPod, T0 + minutes(3));
     expect(onlyStatus(d)?.phase).toBe('Failed');
-    expect(condition(d, CONDITIONS.ready)).toMatchObject({ status: 'False', reason: TASK_REASONS.podFailed, message: "Container 'agent' exited with code 137 (OOMKilled)" });
+    expect(condition(d, CONDITIONS.ready)).toMatchObject({ status: 'False', reason: REASONS.podFailed, message: "Container 'agent' exited with code 137 (OOMKilled)" });
     const initFailed = pod({ phase: 'Failed', initContainerStatuses: [{ name: 'git-init', state: { terminated: { exitCode: 128, reason: 'Error', message: 'fatal: repository not found' } } }] });
     expect(condition(decideTaskFromPod(running(), initFailed, T0), CONDITIONS.ready)?.message).toBe("Container 'git-init' exited with code 128 (Error): fatal: repository not found");
     expect(condition(decideTaskFromPod(running(), pod({ phase: 'Failed', reason: 'Evicted', message: 'low on memory' }), T0), CONDITIONS.ready)?.message).toBe("Pod 't-pod' failed: Evicted: low on memory");
@@ -37,7 +37,7 @@ describe('following the pod', () => {
   test('pod missing (404) for a Running Task → Failed, reason PodLost (never stuck Running)', () => {
     const d = decideTaskFromPod(running(), undefined, T0 + minutes(1));
     expect(onlyStatus(d)?.phase).toBe('Failed');
-    expect(condition(d, CONDITIONS.ready)?.reason).toBe(TASK_REASONS.podLost);
+    expect(condition(d, CONDITIONS.ready)?.reason).toBe(REASONS.podLost);
   });
 
   test('a Running Task without podName gets its pod, then records it; a crash in between re-creates (AlreadyExists)', () => {
@@ -61,9 +61,9 @@ describe('pods that cannot start fail the Task after the grace period', () => {
   const waiting = (reason: string, created = T0): PodView => pod({ phase: 'Pending', creationTimestamp: created, containerStatuses: [{ name: 'agent', state: { waiting: { reason, message: 'detail' } } }] });
 
   test.each([
-    ['ImagePullBackOff', TASK_REASONS.imagePullFailed],
-    ['ErrImagePull', TASK_REASONS.imagePullFailed],
-    ['CreateContainerConfigError', TASK_REASONS.containerConfigError],
+    ['ImagePullBackOff', REASONS.imagePullFailed],
+    ['ErrImagePull', REASONS.imagePullFailed],
+    ['CreateContainerConfigError', REASONS.containerConfigError],
   ])('%s for longer than the grace period → Failed, %s', (reason, expected) => {
     const before = decideTaskFromPod(running(), waiting(reason), T0 + seconds(GRACE) - 1, GRACE);
     expect(before.writes).toEqual([]);
@@ -74,7 +74,7 @@ describe('pods that cannot start fail the Task after the grace period', () => {
   });
 
   test('InvalidImageName fails at once: waiting does not help', () => {
-    expect(condition(decideTaskFromPod(running(), waiting('InvalidImageName'), T0, GRACE), CONDITIONS.ready)?.reason).toBe(TASK_REASONS.imagePullFailed);
+    expect(condition(decideTaskFromPod(running(), waiting('InvalidImageName'), T0, GRACE), CONDITIONS.ready)?.reason).toBe(REASONS.imagePullFailed);
   });
 
   test('a main container waits from when the init containers were done (Initialized), not from pod creation', () => {
@@ -87,7 +87,7 @@ describe('pods that cannot start fail the Task after the grace period', () => {
     const p = pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes available', lastTransitionTime: T0 + seconds(5) }] });
     expect(decideTaskFromPod(running(), p, T0 + seconds(GRACE), GRACE).wakeAt).toBe(T0 + seconds(GRACE + 5));
     const d = decideTaskFromPod(running(), p, T0 + seconds(GRACE + 5), GRACE);
-    expect(condition(d, CONDITIONS.ready)).toMatchObject({ reason: TASK_REASONS.unschedulable, message: "Pod 't-pod' could not be scheduled for 300s: 0/3 nodes available" });
+    expect(condition(d, CONDITIONS.ready)).toMatchObject({ reason: REASONS.unschedulable, message: "Pod 't-pod' could not be scheduled for 300s: 0/3 nodes available" });
   });
 });
 

@@ -53,7 +53,8 @@ describe('a cdk8s app that depends on the packed package', () => {
     require('child_process').execFileSync('tar', ['-xzf', tarball, '-C', dir]);
     const inlineMaps = files.filter((f) => f.endsWith('.js') && fs.readFileSync(path.join(dir, 'package', f), 'utf8').includes('sourceMappingURL'));
     expect(inlineMaps).toEqual([]);
-    expect(unpackedSize).toBeLessThan(1_000_000);
+    // a backstop beside the explicit checks above: the runtime is about 1 MB; inline maps alone used to add 1 MB more
+    expect(unpackedSize).toBeLessThan(1_200_000);
   });
 
   test('package.json: exports with types, repository, homepage, keywords', () => {

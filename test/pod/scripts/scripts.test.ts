@@ -71,8 +71,11 @@ test('env helpers emit the documented names; undefined options stay undefined', 
     repository: 'r', root: '/s', link: '/s/repo', intervalSeconds: 300, oneTime: true, maxFailures: -1, depth: 0, recurseSubmodules: false,
   }))).toMatchObject({
     GIT_SYNC_ROOT: '/s', GIT_SYNC_LINK: '/s/repo', GIT_SYNC_INTERVAL: '300', GIT_SYNC_ONE_TIME: 'true', GIT_SYNC_MAX_FAILURES: '-1',
-    GIT_DEPTH: '0', GIT_RECURSE_SUBMODULES: 'false',
+    GIT_DEPTH: '0', GIT_RECURSE_SUBMODULES: undefined, // false is the scripts' default: not emitted
   });
+  expect(Object.fromEntries(gitSyncEnv({
+    repository: 'r', root: '/s', link: '/s/repo', intervalSeconds: 300, recurseSubmodules: true,
+  })).GIT_RECURSE_SUBMODULES).toBe('true');
   expect(Object.fromEntries(urlFetchEnv({ source: 'https://x/a', dest: '/w/a', timeoutSeconds: 10, headersFile: '/h', contextName: 'c' })))
     .toEqual({ CONTEXT_NAME: 'c', RETRY_ATTEMPTS: undefined, RETRY_DELAY: undefined, URL_SOURCE: 'https://x/a', URL_DEST: '/w/a', URL_TIMEOUT: '10', URL_HEADERS_FILE: '/h' });
 });

@@ -93,8 +93,6 @@ const project = new typescript.TypeScriptProject({
       testPathIgnorePatterns: ['/node_modules/', '/lib/', '/dist/'],
       collectCoverage: false,
       testTimeout: 60_000,
-      // jest's default on 2 cores is one worker; most tests wait on servers and processes, so two overlap well
-      maxWorkers: 2,
       // @kubernetes/client-node 1.x and three of its dependencies ship only as ES modules, which jest's CommonJS
       // runtime cannot load on Node 20: transpile them (syntax only) with test/harness/esm-transform.js
       transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],

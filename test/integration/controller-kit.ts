@@ -6,7 +6,7 @@ import { Chart } from 'cdk8s';
 import { Agent, AgentProps } from '../../src';
 import { Controller, ControllerOptions } from '../../src/controller/controller';
 import { createLogger } from '../../src/controller/log';
-import { Obj, createNamespace, kubeRequest, markDeploymentReady, rawRequest, testKubeConfig, waitFor } from '../harness/apiserver';
+import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, rawRequest, testKubeConfig, useTestCluster, waitFor } from '../harness/apiserver';
 import { resourcePath } from '../util/resources';
 import { chart, synth } from '../util/synth';
 
@@ -31,6 +31,29 @@ export function startController(opts: Partial<ControllerOptions> = {}): Controll
     ...opts,
   });
   return c;
+}
+
+/**
+ * A test file's controllers on its own test cluster: the CRDs applied once, every controller `started` stopped after
+ * each test (`running` holds those still to stop; a test that stops one itself takes it out).
+ */
+export function useControllers(): { started: (opts?: Partial<ControllerOptions>) => Promise<Controller>; running: Controller[] } {
+  const cluster = useTestCluster();
+  const running: Controller[] = [];
+  beforeAll(async () => {
+    cluster.kc();
+    await applyCrds();
+  });
+  afterEach(async () => {
+    for (const c of running.splice(0)) await c.stop();
+  });
+  const started = async (opts: Partial<ControllerOptions> = {}): Promise<Controller> => {
+    const c = startController(opts);
+    running.push(c);
+    await c.start();
+    return c;
+  };
+  return { started, running };
 }
 
 export async function createTask(ns: string, name: string, spec: Obj, metadata: Obj = {}): Promise<Obj> {

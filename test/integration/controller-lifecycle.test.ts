@@ -2,30 +2,13 @@
  * The controller over time and trouble, on the real API server: the quota window and standby on a fake clock, a restart
  * in the middle, a second replica behind the Lease, and faults injected between the controller and the server.
  */
-import { Controller } from '../../src/controller/controller';
 import { createLogger } from '../../src/controller/log';
-import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, testKubeConfig, useTestCluster, waitFor } from '../harness/apiserver';
-import { agentIn, condition, createTask, getAgent, getPod, getTask, patch, startController, taskPhase, waitForPhase } from './controller-kit';
+import { Obj, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, testKubeConfig, waitFor } from '../harness/apiserver';
+import { agentIn, condition, createTask, useControllers, getAgent, getPod, getTask, patch, taskPhase, waitForPhase } from './controller-kit';
 import { FaultProxy } from './fault-proxy';
 
 jest.setTimeout(180_000);
-const cluster = useTestCluster();
-const running: Controller[] = [];
-
-beforeAll(async () => {
-  cluster.kc();
-  await applyCrds();
-});
-afterEach(async () => {
-  for (const c of running.splice(0)) await c.stop();
-});
-
-async function started(opts: Parameters<typeof startController>[0] = {}): Promise<Controller> {
-  const c = startController(opts);
-  running.push(c);
-  await c.start();
-  return c;
-}
+const { started, running } = useControllers();
 
 /**
  * A clock the test moves forward: real time plus an offset. (A frozen clock would run behind the creationTimestamps

@@ -5,28 +5,11 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { Controller } from '../../src/controller/controller';
-import { Obj, applyCrds, kubeRequest, rawRequest, setPodPhase, useTestCluster, waitFor } from '../harness/apiserver';
-import { agentIn, condition, createTask, getAgent, getPod, patch, startController, waitForPhase } from './controller-kit';
+import { Obj, kubeRequest, rawRequest, setPodPhase, waitFor } from '../harness/apiserver';
+import { agentIn, condition, createTask, useControllers, getAgent, getPod, patch, waitForPhase } from './controller-kit';
 
 jest.setTimeout(120_000);
-const cluster = useTestCluster();
-const running: Controller[] = [];
-
-beforeAll(async () => {
-  cluster.kc();
-  await applyCrds();
-});
-afterEach(async () => {
-  for (const c of running.splice(0)) await c.stop();
-});
-
-async function started(opts: Parameters<typeof startController>[0] = {}): Promise<Controller> {
-  const c = startController(opts);
-  running.push(c);
-  await c.start();
-  return c;
-}
+const { started } = useControllers();
 
 /** An agent server stand-in that answers every request with `status` (and records what it was asked). */
 async function fakeServer(status: () => number): Promise<{ url: string; requests: string[]; stop(): Promise<void> }> {

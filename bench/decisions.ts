@@ -14,7 +14,7 @@
  * Ours and baseline run on the same state for every event, alternating which goes first.
  */
 import { admitQueuedTasks, byQueueOrder, isStopRequested, isWaiting, type Decision, type TaskView } from '../src/controller/decide';
-import { mergeConditions, rfc3339, toAgentView, toTaskView, type Obj } from '../src/controller/kube/views';
+import { mergeConditions, rfc3339, toAgentView, toTaskView, type Obj } from '../src/controller/kube/convert';
 import { log, prng, summarize } from './lib/stats';
 import type { Figure } from './run';
 

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { Writable } from 'stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Controller } from '../../src/controller/controller';
-import { createLogger } from '../../src/controller/log';
+import { createLogger } from '../../src/controller/runtime/log';
 
 const loadedMem = memory();
 let controller: Controller | undefined;

@@ -1,4 +1,4 @@
-export * from './conditions';
-export * from './controller';
+export * from './vocabulary';
+export * from './controller-env';
 export * from './names';
 export * from './types';

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { CONTROLLER, CONTROLLER_ENV, LABELS } from '../api';
 import { PACKAGE_VERSION } from '../version';
-import type { Logger } from './log';
+import type { Logger } from './runtime/log';
 import { ENV_VARS, UsageError, loadKubeConfig, logLevel, runSettings } from './settings';
 
 // The controller's modules (the Kubernetes client, pino, prom-client) load only for the commands that use them, so
@@ -14,8 +14,8 @@ const controllerModules = async () => ({
   ...(await import('./decide')),
   ...(await import('./kube/executor')),
   ...(await import('./kube/rest')),
-  ...(await import('./kube/views')),
-  ...(await import('./log')),
+  ...(await import('./kube/convert')),
+  ...(await import('./runtime/log')),
 });
 
 const BIN = CONTROLLER.name;

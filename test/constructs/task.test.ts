@@ -115,7 +115,7 @@ describe('Task contexts', () => {
 
   test('the controller sends them ahead of the description, each in its context tag', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { taskText } = require('../../src/controller/task-pod');
+    const { taskText } = require('../../src/controller/kube/task-pod-manifest');
     expect(taskText({ description: 'Fix it', contexts: [{ name: 'ticket', type: 'Text', text: 'JIRA-1: login fails' }] })).toBe(
       '<context name="ticket" type="Text">\nJIRA-1: login fails\n</context>\n\nFix it');
     expect(taskText({ description: 'Fix it' })).toBe('Fix it');

@@ -44,7 +44,7 @@ describe('kubeopencode-controller', () => {
     new KubeOpenCodeController(c, 'controller');
     const deployment = synth(c).all('Deployment')[0];
     const fromManifest = deployment.spec.template.spec.containers[0].env.map((e: any) => e.name);
-    const fromCode = ['src/controller/main.ts', 'src/controller/controller.ts', 'src/controller/log.ts', 'src/controller/settings.ts']
+    const fromCode = ['src/controller/main.ts', 'src/controller/controller.ts', 'src/controller/runtime/log.ts', 'src/controller/settings.ts']
       .flatMap((f) => [...fs.readFileSync(path.join(ROOT, f), 'utf8').matchAll(/(?:process\.env\.|get\(env, ')([A-Z_]+)/g)].map((m) => m[1]));
     const documented = ENV_VARS.map((v) => v.name);
     for (const name of new Set([...fromManifest, ...fromCode])) expect(documented).toContain(name);
@@ -116,7 +116,7 @@ describe('kubeopencode-controller', () => {
         if (/^(cdk8s|constructs|cdk8s-plus-28)(\\/|$)/.test(request)) throw new Error('the controller loaded ' + request);
         return resolve.call(this, request, ...rest);
       };
-      for (const m of ['main', 'controller', 'decide', 'kube/executor', 'kube/rest', 'kube/views', 'log', 'settings']) require('./src/controller/' + m);
+      for (const m of ['main', 'controller', 'decide', 'kube/executor', 'kube/rest', 'kube/convert', 'runtime/log', 'settings']) require('./src/controller/' + m);
       console.log('loaded');`;
     const r = spawnSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');

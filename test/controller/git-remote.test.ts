@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { GitRemoteError, lsRemote, redactUrl, resolveRef, type LsRemoteOptions } from '../../src/controller/git-remote';
+import { GitRemoteError, lsRemote, redactUrl, resolveRef, type LsRemoteOptions } from '../../src/controller/remotes/git-remote';
 import {
   ConnectProxy,
   createPki,

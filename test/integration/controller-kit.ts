@@ -5,7 +5,7 @@
 import { Chart } from 'cdk8s';
 import { Agent, AgentProps } from '../../src';
 import { Controller, ControllerOptions } from '../../src/controller/controller';
-import { createLogger } from '../../src/controller/log';
+import { createLogger } from '../../src/controller/runtime/log';
 import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, rawRequest, testKubeConfig, useTestCluster, waitFor } from '../harness/apiserver';
 import { resourcePath } from '../util/resources';
 import { chart, synth } from '../util/synth';

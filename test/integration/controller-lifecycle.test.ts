@@ -2,7 +2,7 @@
  * The controller over time and trouble, on the real API server: the quota window and standby on a fake clock, a restart
  * in the middle, a second replica behind the Lease, and faults injected between the controller and the server.
  */
-import { createLogger } from '../../src/controller/log';
+import { createLogger } from '../../src/controller/runtime/log';
 import { Obj, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, testKubeConfig, waitFor } from '../harness/apiserver';
 import { agentIn, condition, createTask, useControllers, getAgent, getPod, getTask, patch, taskPhase, waitForPhase } from './controller-kit';
 import { FaultProxy } from './fault-proxy';

@@ -5,7 +5,7 @@
 import { Agent, CronTask, KubeOpenCodeConfig } from '../../src';
 import { Controller } from '../../src/controller/controller';
 import { crontaskFire as fire } from '../../src/controller/main';
-import { createLogger } from '../../src/controller/log';
+import { createLogger } from '../../src/controller/runtime/log';
 import { Obj, applyCrds, createNamespace, kubeRequest, markDeploymentReady, setPodPhase, useTestCluster, waitFor } from '../harness/apiserver';
 import { KUBECONFIG_ENV } from '../harness/cluster';
 import { chart } from '../util/synth';

@@ -8,8 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Agent, AgentTemplate } from '../../src';
-import { lsRemote, type LsRemoteOptions } from '../../src/controller/git-remote';
-import { GitRolloutRuntime, gitHashAnnotationKey, type GitRolloutResult } from '../../src/controller/git-rollout-runtime';
+import { lsRemote, type LsRemoteOptions } from '../../src/controller/remotes/git-remote';
+import { GitRolloutRuntime, gitHashAnnotationKey, type GitRolloutResult } from '../../src/controller/remotes/git-rollout-runtime';
 import { WriteExecutor } from '../../src/controller/kube/executor';
 import { Rest } from '../../src/controller/kube/rest';
 import {

@@ -1,6 +1,6 @@
 import { Agent } from '../../src';
 import { NAMES } from '../../src/api';
-import { taskPodFromTemplate } from '../../src/controller/task-pod';
+import { taskPodFromTemplate } from '../../src/controller/kube/task-pod-manifest';
 import { LlmStub, startLlmStub } from '../fixtures/llm-stub';
 import { OFFLINE_ENV, basicAuth, httpRequest } from '../fixtures/opencode';
 import { Obj, chart, synth } from '../util/synth';

@@ -1,5 +1,5 @@
 /**
- * One vocabulary: every condition reason the system can give is spelled once, in src/api/conditions.ts. A reason
+ * One vocabulary: every condition reason the system can give is spelled once, in src/api/vocabulary.ts. A reason
  * written as a literal anywhere else in src/ is a second definition that can drift from the table.
  */
 import * as fs from 'fs';
@@ -7,7 +7,7 @@ import * as path from 'path';
 import { CONDITIONS, REASONS } from '../../src/api';
 
 const SRC = path.join(__dirname, '..', '..', 'src');
-const TABLE = path.join(SRC, 'api', 'conditions.ts');
+const TABLE = path.join(SRC, 'api', 'vocabulary.ts');
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

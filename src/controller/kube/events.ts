@@ -1,8 +1,8 @@
 import { randomBytes } from 'crypto';
 import { CONTROLLER } from '../../api';
-import type { Logger } from '../log';
+import type { Logger } from '../runtime/log';
 import { Rest, paths } from './rest';
-import { rfc3339 } from './views';
+import { rfc3339 } from './convert';
 
 export interface EventTarget {
   readonly kind: string;

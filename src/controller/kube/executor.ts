@@ -5,11 +5,11 @@
  */
 import { API_VERSION, CONDITIONS, NAMES, REASONS } from '../../api';
 import type { Write } from '../decide';
-import { taskPodFromTemplate } from '../task-pod';
-import type { Logger } from '../log';
+import { taskPodFromTemplate } from './task-pod-manifest';
+import type { Logger } from '../runtime/log';
 import { EventRecorder } from './events';
 import { ApiError, Rest, isAlreadyExists, isNotFound, isTransient, paths } from './rest';
-import { Obj, mergeConditions, rfc3339 } from './views';
+import { Obj, mergeConditions, rfc3339 } from './convert';
 
 /** What the executor reads besides the writes: the objects the decision was made from, and the PodTemplates. */
 export interface ExecutionContext {

@@ -1,4 +1,4 @@
-import type { Logger } from '../log';
+import type { Logger } from '../runtime/log';
 import { Rest, isConflict, isNotFound, paths } from './rest';
 
 export interface LeaderElectionOptions {

@@ -1,5 +1,5 @@
 import { KubeConfig, KubernetesObject, makeInformer } from '@kubernetes/client-node';
-import type { Logger } from '../log';
+import type { Logger } from '../runtime/log';
 import { Rest } from './rest';
 
 export interface WatchedObject extends KubernetesObject {

@@ -6,10 +6,10 @@ import { CONDITIONS, DEFAULTS, NAMES, REASONS } from '../../api';
 import { type SessionFacts, type TaskStatusWrite, stopsTask, withSessionOutcome } from '../decide';
 import type { Rest } from '../kube/rest';
 import { paths } from '../kube/rest';
-import type { Logger } from '../log';
-import { type Obj, mergeConditions } from '../kube/views';
-import { OpencodeClient } from '../opencode-client';
-import { sessionTitle } from '../task-pod';
+import type { Logger } from '../runtime/log';
+import { type Obj, mergeConditions } from '../kube/convert';
+import { OpencodeClient } from '../remotes/opencode-client';
+import { sessionTitle } from '../kube/task-pod-manifest';
 
 export interface AgentSessionsOptions {
   readonly rest: Rest;

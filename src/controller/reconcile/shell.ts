@@ -7,12 +7,12 @@ import { type Decision, type Write, decidePodCreationFailed, endsTask } from '..
 import { type ExecutionContext, MissingPodTemplate, PodRefused, type WriteExecutor } from '../kube/executor';
 import type { Rest } from '../kube/rest';
 import { paths } from '../kube/rest';
-import { type Obj, toTaskView } from '../kube/views';
+import { type Obj, toTaskView } from '../kube/convert';
 import type { Watcher } from '../kube/watcher';
 import type { EventRecorder } from '../kube/events';
-import type { Logger } from '../log';
-import type { ControllerMetrics } from '../metrics';
-import type { WorkQueue } from '../workqueue';
+import type { Logger } from '../runtime/log';
+import type { ControllerMetrics } from '../runtime/metrics';
+import type { WorkQueue } from '../runtime/workqueue';
 import type { AgentSessions } from './sessions';
 
 export type CachedKind = 'Task' | 'Agent' | 'CronTask';

@@ -90,7 +90,7 @@ describe('Standby and an attached client (connection heartbeat)', () => {
 
   test('an annotation that is not an RFC 3339 time is no heartbeat (the adapter parses it)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { toAgentView } = require('../../../src/controller/kube/views');
+    const { toAgentView } = require('../../../src/controller/kube/convert');
     const meta = (v: string) => ({ metadata: { namespace: NS, name: 'a', creationTimestamp: '2026-01-01T00:00:00Z', annotations: { 'kubeopencode.io/last-connection-active': v } } });
     expect(toAgentView(meta('2026-01-01T00:01:00Z'), undefined).lastConnectionActive).toBe(Date.parse('2026-01-01T00:01:00Z'));
     expect(toAgentView(meta('yesterday'), undefined).lastConnectionActive).toBeUndefined();

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV } from '../api';
+import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV } from '../../api';
 
 /** Structured JSON logs (one object a line) for the controller; LOG_LEVEL sets the level. */
 export type Logger = pino.Logger;

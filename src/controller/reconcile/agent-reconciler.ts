@@ -14,9 +14,9 @@ import {
   decideStandby,
   isWaiting,
 } from '../decide';
-import type { GitRolloutRuntime } from '../git-rollout-runtime';
+import type { GitRolloutRuntime } from '../remotes/git-rollout-runtime';
 import { isConflict, paths } from '../kube/rest';
-import { type Obj, ms, toAgentView, toTaskView } from '../kube/views';
+import { type Obj, ms, toAgentView, toTaskView } from '../kube/convert';
 import { type Shell, snapshot } from './shell';
 
 export class AgentReconciler {

@@ -1,5 +1,5 @@
-import { API_VERSION, ENV, LABELS, NAMES } from '../api';
-import { kubeletLiteral } from '../common/kubelet';
+import { API_VERSION, ENV, LABELS, NAMES } from '../../api';
+import { kubeletLiteral } from '../../common/kubelet';
 
 /** The session title that identifies a Task on its Agent's server: kubeopencode/<namespace>/<task>/<uid[:8]>. */
 export function sessionTitle(task: { metadata?: { namespace?: string; name?: string; uid?: string } }): string {

@@ -17,13 +17,13 @@
  * - Annotation keys: `kubeopencode.io/git-hash-<ctx>`, or `git-hash-<first 40 chars>-<8 hex of sha256(ctx)>` when the
  *   name part would exceed the 63-character limit (see gitHashAnnotation in decide/git-rollout.ts).
  */
-import { ANNOTATIONS, DEFAULTS, type Proxy } from '../api';
-import { mergeNoProxy } from '../common/no-proxy';
-import type { RolloutContext } from '../common/rollout-context';
-import { decideGitRollout, gitHashAnnotation, isActive, parseGoDurationMs, type Decision, type TaskView } from './decide';
+import { ANNOTATIONS, DEFAULTS, type Proxy } from '../../api';
+import { mergeNoProxy } from '../../common/no-proxy';
+import type { RolloutContext } from '../../common/rollout-context';
+import { decideGitRollout, gitHashAnnotation, isActive, parseGoDurationMs, type Decision, type TaskView } from '../decide';
 import { lsRemote as realLsRemote, type GitCredentials, type GitProxy, type LsRemoteOptions } from './git-remote';
-import { type Rest, paths } from './kube/rest';
-import { type Obj, toAgentView, toTaskView } from './kube/views';
+import { type Rest, paths } from '../kube/rest';
+import { type Obj, toAgentView, toTaskView } from '../kube/convert';
 
 
 export interface GitRolloutDeps {

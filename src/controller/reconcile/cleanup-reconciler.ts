@@ -1,6 +1,6 @@
 /** The cluster-wide cleanup of finished Tasks (KubeOpenCodeConfig `cluster`, spec.cleanup), namespace by namespace. */
 import { type TaskView, decideCleanup } from '../decide';
-import { toTaskView } from '../kube/views';
+import { toTaskView } from '../kube/convert';
 import type { Shell } from './shell';
 
 /** The queue key of the cleanup (one for the whole cluster). */

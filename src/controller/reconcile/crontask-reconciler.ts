@@ -2,7 +2,7 @@
 import { LABELS } from '../../api';
 import { decideCronJobSuspend, decideCronTask } from '../decide';
 import { paths } from '../kube/rest';
-import { type Obj, toCronTaskView, toTaskView } from '../kube/views';
+import { type Obj, toCronTaskView, toTaskView } from '../kube/convert';
 import { type Shell, snapshot } from './shell';
 
 export class CronTaskReconciler {

@@ -13,7 +13,7 @@ import {
   isWaiting,
 } from '../decide';
 import { paths } from '../kube/rest';
-import { type Obj, ms, toPodView, toTaskView } from '../kube/views';
+import { type Obj, ms, toPodView, toTaskView } from '../kube/convert';
 import { type Shell, snapshot } from './shell';
 
 export interface TaskReconcilerOptions {

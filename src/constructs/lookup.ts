@@ -68,11 +68,6 @@ function indexOf(scope: IConstruct): AppIndex {
   return idx;
 }
 
-/** Forget the index (a test that adds constructs after a synth). */
-export function resetLookup(scope: IConstruct): void {
-  indexes.delete(scope.node.root);
-}
-
 /** The AgentTemplate named `name` in the same namespace, anywhere in the app. */
 export function findTemplate(scope: IConstruct, name: string, namespace: string | undefined): IAgentTemplate | undefined {
   return indexOf(scope).templates.get(name)?.find((t) => t.namespace === namespace);

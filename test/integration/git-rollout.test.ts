@@ -9,7 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Agent, AgentTemplate } from '../../src';
 import { lsRemote, type LsRemoteOptions } from '../../src/controller/remotes/git-remote';
-import { GitRolloutRuntime, gitHashAnnotationKey, type GitRolloutResult } from '../../src/controller/remotes/git-rollout-runtime';
+import { GitRolloutRuntime, type GitRolloutResult } from '../../src/controller/remotes/git-rollout-runtime';
+import { gitHashAnnotation } from '../../src/controller/decide';
 import { WriteExecutor } from '../../src/controller/kube/executor';
 import { Rest } from '../../src/controller/kube/rest';
 import {
@@ -305,7 +306,7 @@ describe('an Agent whose context and CA come from its AgentTemplate; the cluster
     const next = srv.pushCommit(srv.repos.secret, { 'SECRET.md': 'private v6\n' });
     expect((await step(rt, ns, t0 + 5 * MIN - 1, 'templated')).checked).toEqual([]);
     const r = await step(rt, ns, t0 + 5 * MIN, 'templated');
-    const key = gitHashAnnotationKey(CTX);
+    const key = gitHashAnnotation(CTX);
     expect(key).toMatch(/^kubeopencode\.io\/git-hash-configuration-repository-of-the-platform-[0-9a-f]{8}$/);
     expect(key.split('/')[1].length).toBeLessThanOrEqual(63);
     expect(r.writes[0]).toEqual({ kind: 'patchServerPodTemplate', namespace: ns, deploymentName: 'templated-server', annotations: { [key]: next } });

@@ -20,7 +20,7 @@
 import { ANNOTATIONS, DEFAULTS, type Proxy } from '../../api';
 import { mergeNoProxy } from '../../common/no-proxy';
 import type { RolloutContext } from '../../common/rollout-context';
-import { decideGitRollout, gitHashAnnotation, isActive, parseGoDurationMs, type Decision, type TaskView } from '../decide';
+import { decideGitRollout, isActive, parseGoDurationMs, type Decision, type TaskView } from '../decide';
 import { lsRemote as realLsRemote, type GitCredentials, type GitProxy, type LsRemoteOptions } from './git-remote';
 import { type Rest, paths } from '../kube/rest';
 import { type Obj, toAgentView, toTaskView } from '../kube/convert';
@@ -58,13 +58,6 @@ export interface GitRolloutResult extends Decision {
 
 const MIN_INTERVAL_MS = 1000;
 const FAILURE_RETRY_MS = 15_000;
-
-/**
- * The pod-template annotation for a context: `kubeopencode.io/git-hash-<ctx>`, or, when `git-hash-<ctx>` exceeds 63
- * characters (the limit of an annotation key's name part), `kubeopencode.io/git-hash-<first 40>-<sha256[:8]>`.
- */
-/** The pod-template annotation a context's commit goes into (the rule lives with the decision). */
-export const gitHashAnnotationKey = gitHashAnnotation;
 
 /** Parses the Deployment annotation; malformed entries are reported, not fatal. */
 export function parseRolloutAnnotation(value: string | undefined): { contexts: RolloutContext[]; problems: GitRolloutProblem[] } {

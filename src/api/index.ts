@@ -1,4 +1,5 @@
 export * from './vocabulary';
 export * from './controller-env';
+export * from './label-sets';
 export * from './names';
 export * from './types';

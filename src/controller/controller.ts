@@ -8,7 +8,7 @@
 import { randomBytes } from 'crypto';
 import * as os from 'os';
 import { KubeConfig } from '@kubernetes/client-node';
-import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV, LABELS } from '../api';
+import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV, LABELS, SELECTORS } from '../api';
 import { isFinished } from './decide';
 import type { LsRemoteOptions } from './remotes/git-remote';
 import { GitRolloutRuntime } from './remotes/git-rollout-runtime';
@@ -162,12 +162,12 @@ export class Controller {
       pods: w(paths.core('pods'), (_t, p) => {
         const task = p.metadata?.labels?.[LABELS.task];
         if (task) this.queue.add(`task/${p.metadata.namespace}/${task}`);
-      }, LABELS.task),
+      }, SELECTORS.taskPods),
       deployments: w(paths.apps('deployments'), (_t, d) => {
         const agent = d.metadata?.labels?.[LABELS.agent];
         if (agent) this.queue.add(`agent/${d.metadata.namespace}/${agent}`);
-      }, `${LABELS.component}=server`),
-      podTemplates: w(paths.core('podtemplates'), () => undefined, `${LABELS.component}=task`),
+      }, SELECTORS.serverDeployments),
+      podTemplates: w(paths.core('podtemplates'), () => undefined, SELECTORS.taskPodTemplates),
       configs: w(paths.cr('kubeopencodeconfigs'), () => this.queue.add(CLEANUP_KEY)),
     };
   }

@@ -2,7 +2,7 @@
  * kubeopencode-controller: `run` (the controller), `crontask-fire` (what a CronTask's CronJob runs), `version`, `help`.
  */
 import { parseArgs } from 'node:util';
-import { CONTROLLER, CONTROLLER_ENV, LABELS } from '../api';
+import { CONTROLLER, CONTROLLER_ENV, SELECTORS } from '../api';
 import { PACKAGE_VERSION } from '../version';
 import type { Logger } from './runtime/log';
 import { ENV_VARS, UsageError, loadKubeConfig, logLevel, runSettings } from './settings';
@@ -92,7 +92,7 @@ export async function crontaskFire(namespace: string, name: string, now = Date.n
     // decide from what the server says now; a conflict (the controller wrote a child meanwhile) decides again
     for (let attempt = 1; ; attempt++) {
       const ct = await rest.get(paths.cr('crontasks', namespace, name));
-      const children = (await rest.get(`${paths.cr('tasks', namespace)}?labelSelector=${encodeURIComponent(`${LABELS.cronTask}=${name}`)}`)).items;
+      const children = (await rest.get(`${paths.cr('tasks', namespace)}?labelSelector=${encodeURIComponent(SELECTORS.cronTaskChildren(name))}`)).items;
       const decision = decideCronTask(toCronTaskView(ct), children.map(toTaskView), now);
       // the job only creates and stops Tasks; status and the trigger annotation are the controller's
       const writes = decision.writes.filter((w) => w.kind === 'createTask' || w.kind === 'annotateTask');

@@ -3,6 +3,10 @@
  * to the API; src/controller/kube/ turns these writes into API calls (see writes.ts for that contract).
  */
 export { decideServerReplicas, decideServerStatus, type ServerAgentView, type ServerDeploymentView } from './agent-server';
+export {
+  agentBelongings, decideOwnerReferences, decideServerAuthSecret, needsOwnerReferences, serverAuthSecretRef,
+  type Belonging, type BelongingsAgentView, type OwnableView,
+} from './agent-belongings';
 export { admitQueuedTasks, admitTemplateTasks, holdTasksForMissingReference } from './admission';
 export { decideCleanup, type CleanupPolicy } from './cleanup';
 export { findCondition, upsertConditions } from './conditions';
@@ -15,4 +19,4 @@ export { decidePodCreationFailed, decideTaskFromPod } from './task-pod';
 export { byQueueOrder, isActive, isFinished, isStopRequested, isWaiting } from './tasks';
 export { parseGoDurationMs, type EpochMs } from './time';
 export type * from './views';
-export { NOTHING, type AgentStatusPatch, type CronTaskStatusPatch, type Decision, type NewTask, type ServerStatusFields, type TaskSessionStatus, type TaskStatusPatch, type Write } from './writes';
+export { NOTHING, type AgentStatusPatch, type CronTaskStatusPatch, type Decision, type NewTask, type OwnedResource, type OwnerReference, type ServerStatusFields, type TaskSessionStatus, type TaskStatusPatch, type Write } from './writes';

@@ -14,7 +14,7 @@
  */
 import type { CronTaskSpec, TaskPhase } from '../../api';
 import type { EpochMs } from './time';
-import type { Condition, GitSyncStatus, TaskStartRecord } from './views';
+import type { Condition, CronTaskStatusView, GitSyncStatus, TaskStartRecord } from './views';
 
 export interface TaskStatusPatch {
   readonly phase?: TaskPhase;
@@ -60,31 +60,33 @@ export interface AgentStatusPatch {
   readonly removeConditions?: readonly string[];
 }
 
-export interface CronTaskStatusPatch {
-  readonly lastScheduleTime?: EpochMs;
+/** The CronTask status fields, set as they are, except: */
+export interface CronTaskStatusPatch extends Omit<CronTaskStatusView, 'nextScheduleTime' | 'conditions'> {
   /** null removes the field (a suspended or broken CronTask has no next run). */
   readonly nextScheduleTime?: EpochMs | null;
-  readonly lastSuccessfulTime?: EpochMs;
-  readonly totalExecutions?: number;
-  readonly active?: number;
-  readonly activeRefs?: ReadonlyArray<{ readonly name: string }>;
   /** Upserted by type. */
   readonly conditions?: readonly Condition[];
 }
+
+/** An owner reference (metadata.ownerReferences[]). */
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller: boolean;
+  readonly blockOwnerDeletion: boolean;
+}
+
+/** The kinds of objects synth makes for an Agent that the controller marks as owned by it. */
+export type OwnedResource = 'deployments' | 'services' | 'configmaps' | 'podtemplates' | 'persistentvolumeclaims';
 
 /** A Task to create, complete but for what only the adapter has (nothing: the owner reference is here too). */
 export interface NewTask {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
-  readonly ownerReferences: ReadonlyArray<{
-    readonly apiVersion: string;
-    readonly kind: string;
-    readonly name: string;
-    readonly uid: string;
-    readonly controller: boolean;
-    readonly blockOwnerDeletion: boolean;
-  }>;
+  readonly ownerReferences: readonly OwnerReference[];
   readonly spec: CronTaskSpec['taskTemplate']['spec'];
 }
 
@@ -104,6 +106,16 @@ export type Write =
   | { readonly kind: 'patchAgentStatus'; readonly namespace: string; readonly name: string; readonly status: AgentStatusPatch }
   /** spec.template.metadata.annotations of the server Deployment (merge): a change rolls the pods. */
   | { readonly kind: 'patchServerPodTemplate'; readonly namespace: string; readonly deploymentName: string; readonly annotations: Readonly<Record<string, string>> }
+  /** metadata.ownerReferences of an object synth made for an Agent, replaced (guarded by `resourceVersion`). */
+  | {
+    readonly kind: 'setOwnerReferences'; readonly namespace: string; readonly resource: OwnedResource; readonly name: string;
+    readonly resourceVersion?: string; readonly ownerReferences: readonly OwnerReference[];
+  }
+  /** Create an Agent's server password Secret with a random password under `key` (done on AlreadyExists). */
+  | {
+    readonly kind: 'createServerAuthSecret'; readonly namespace: string; readonly agentName: string;
+    readonly name: string; readonly key: string; readonly owner: OwnerReference;
+  }
   /** metadata.annotations of a CronTask (merge; null removes the key). */
   | { readonly kind: 'patchCronTaskAnnotations'; readonly namespace: string; readonly name: string; readonly annotations: Readonly<Record<string, string | null>> }
   | { readonly kind: 'patchCronTaskStatus'; readonly namespace: string; readonly name: string; readonly status: CronTaskStatusPatch }

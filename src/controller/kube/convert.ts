@@ -1,8 +1,18 @@
 /**
  * The edge between API objects (RFC 3339 strings, optional everything) and the decision core's views (EpochMs).
  */
-import { ANNOTATIONS } from '../../api';
-import type { AgentView, Condition, CronTaskView, PodView, TaskView } from '../decide';
+import { ANNOTATIONS, DEFAULTS } from '../../api';
+import type {
+  AgentView,
+  BelongingsAgentView,
+  Condition,
+  CronTaskView,
+  OwnableView,
+  PodView,
+  ServerAgentView,
+  ServerDeploymentView,
+  TaskView,
+} from '../decide';
 
 export type Obj = Record<string, any>;
 
@@ -129,4 +139,53 @@ export function mergeConditions(current: Obj[] | undefined, updates: readonly Co
     else out.push(rendered);
   }
   return out;
+}
+
+export function serverAgentView(agent: Obj): ServerAgentView {
+  const s = agent.status ?? {};
+  return {
+    namespace: agent.metadata.namespace,
+    name: agent.metadata.name,
+    uid: agent.metadata.uid,
+    generation: agent.metadata.generation,
+    suspend: agent.spec?.suspend === true,
+    port: agent.spec?.port ?? DEFAULTS.port,
+    status: {
+      observedGeneration: s.observedGeneration,
+      deploymentName: s.deploymentName,
+      serviceName: s.serviceName,
+      url: s.url,
+      ready: s.ready,
+      suspended: s.suspended,
+      conditions: conditions(s.conditions),
+    },
+  };
+}
+
+export function serverDeploymentView(d: Obj): ServerDeploymentView {
+  const conditions: Obj[] = d.status?.conditions ?? [];
+  const available = conditions.find((c) => c.type === 'Available');
+  const progressing = conditions.find((c) => c.type === 'Progressing');
+  return {
+    name: d.metadata.name,
+    resourceVersion: d.metadata.resourceVersion,
+    replicas: d.spec?.replicas,
+    readyReplicas: d.status?.readyReplicas,
+    available: available && { status: available.status, message: available.message },
+    progressing: progressing && { reason: progressing.reason, message: progressing.message },
+  };
+}
+
+export function toBelongingsAgentView(a: Obj): BelongingsAgentView {
+  return {
+    namespace: a.metadata.namespace,
+    name: a.metadata.name,
+    uid: a.metadata.uid,
+    persistence: a.spec?.persistence,
+    serverAuth: a.spec?.serverAuth,
+  };
+}
+
+export function toOwnableView(o: Obj): OwnableView {
+  return { resourceVersion: o.metadata.resourceVersion, ownerReferences: o.metadata.ownerReferences };
 }

@@ -3,12 +3,13 @@
  * the first write to an object carries the resourceVersion the decision was made from (409 → decide again); creates
  * are done on AlreadyExists, deletes on NotFound; instants become RFC 3339; conditions are upserted by type.
  */
-import { API_VERSION, CONDITIONS, NAMES, REASONS } from '../../api';
+import { randomBytes } from 'crypto';
+import { API_VERSION, CONDITIONS, LABEL_SETS, NAMES, REASONS } from '../../api';
 import type { Write } from '../decide';
 import { taskPodFromTemplate } from './task-pod-manifest';
 import type { Logger } from '../runtime/log';
 import { EventRecorder } from './events';
-import { ApiError, Rest, isAlreadyExists, isNotFound, isTransient, paths } from './rest';
+import { ApiError, Rest, isAlreadyExists, isConflict, isNotFound, isTransient, paths } from './rest';
 import { Obj, mergeConditions, rfc3339 } from './convert';
 
 /** What the executor reads besides the writes: the objects the decision was made from, and the PodTemplates. */
@@ -21,6 +22,7 @@ export interface ExecutionContext {
 
 type WriteOf<K extends Write['kind']> = Extract<Write, { kind: K }>;
 type Kind = 'Task' | 'Agent' | 'CronTask';
+const RESOURCES: Record<Kind, string> = { Task: 'tasks', Agent: 'agents', CronTask: 'crontasks' };
 
 /** One execute() call: the objects as the decision saw them, then as our own writes left them. */
 class Run {
@@ -38,8 +40,9 @@ export class WriteExecutor {
   /** One handler per write kind: what each write means to the API. */
   private readonly handlers: { [K in Write['kind']]: (w: WriteOf<K>, run: Run) => Promise<void> } = {
     patchTaskStatus: (w, run) => this.patchTaskStatus(w, run),
-    annotateTask: (w, run) => this.annotateTask(w, run),
-    setTaskFinalizers: (w, run) => this.setTaskFinalizers(w, run),
+    annotateTask: (w, run) => this.patchMetadata(run, 'Task', w.namespace, w.name, { uid: w.uid, annotations: w.annotations }),
+    // the whole list: a merge patch replaces it
+    setTaskFinalizers: (w, run) => this.patchMetadata(run, 'Task', w.namespace, w.name, { finalizers: w.finalizers }),
     createTaskPod: (w, run) => this.createTaskPod(w, run),
     deletePod: (w) => this.rest.delete(paths.core('pods', w.namespace, w.name)).catch(ignoreNotFound),
     createTask: (w) => this.createTask(w),
@@ -47,10 +50,15 @@ export class WriteExecutor {
     patchAgentSpec: (w, run) => this.patchAgentSpec(w, run),
     patchAgentStatus: (w, run) => this.patchAgentStatus(w, run),
     scaleServer: (w) => this.scaleServer(w),
+    setOwnerReferences: async (w) => {
+      const path = w.resource === 'deployments' ? paths.apps(w.resource, w.namespace, w.name) : paths.core(w.resource, w.namespace, w.name);
+      await this.rest.patch(path, { metadata: { resourceVersion: w.resourceVersion, ownerReferences: w.ownerReferences } });
+    },
+    createServerAuthSecret: (w) => this.createServerAuthSecret(w),
     patchServerPodTemplate: async (w) => {
       await this.rest.patch(paths.apps('deployments', w.namespace, w.deploymentName), { spec: { template: { metadata: { annotations: w.annotations } } } });
     },
-    patchCronTaskAnnotations: (w, run) => this.patchCronTaskAnnotations(w, run),
+    patchCronTaskAnnotations: (w, run) => this.patchMetadata(run, 'CronTask', w.namespace, w.name, { annotations: w.annotations }),
     patchCronTaskStatus: (w, run) => this.patchCronTaskStatus(w, run),
     suspendCronJob: async (w) => {
       await this.rest.patch(paths.batch('cronjobs', w.namespace, w.name), { metadata: { resourceVersion: w.resourceVersion }, spec: { suspend: w.suspend } });
@@ -85,18 +93,14 @@ export class WriteExecutor {
     if (s.phase && s.phase !== t?.status?.phase) this.taskEvent(w.namespace, w.name, w.uid, s);
   }
 
-  private async annotateTask(w: WriteOf<'annotateTask'>, run: Run): Promise<void> {
-    const t = run.current('Task', w.namespace, w.name);
-    run.remember('Task', await this.rest.patch(paths.cr('tasks', w.namespace, w.name), {
-      metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion, annotations: w.annotations },
-    }));
-  }
-
-  /** A merge patch of the whole list, guarded by the resourceVersion it was decided from: a race is a 409. */
-  private async setTaskFinalizers(w: WriteOf<'setTaskFinalizers'>, run: Run): Promise<void> {
-    const t = run.current('Task', w.namespace, w.name);
-    run.remember('Task', await this.rest.patch(paths.cr('tasks', w.namespace, w.name), {
-      metadata: { resourceVersion: t?.metadata?.resourceVersion, finalizers: w.finalizers },
+  /**
+   * A merge patch of metadata fields of one of our kinds, guarded by the resourceVersion the decision was made from
+   * (a race is a 409: decide again).
+   */
+  private async patchMetadata(run: Run, kind: Kind, namespace: string, name: string, metadata: Obj): Promise<void> {
+    const o = run.current(kind, namespace, name);
+    run.remember(kind, await this.rest.patch(paths.cr(RESOURCES[kind], namespace, name), {
+      metadata: { ...metadata, resourceVersion: o?.metadata?.resourceVersion },
     }));
   }
 
@@ -161,11 +165,20 @@ export class WriteExecutor {
       'Normal', up ? REASONS.resumed : REASONS.suspended, up ? 'Scaled the server to 1 replica' : 'Scaled the server to 0 replicas (PVCs and Service kept)');
   }
 
-  private async patchCronTaskAnnotations(w: WriteOf<'patchCronTaskAnnotations'>, run: Run): Promise<void> {
-    const c = run.current('CronTask', w.namespace, w.name);
-    run.remember('CronTask', await this.rest.patch(paths.cr('crontasks', w.namespace, w.name), {
-      metadata: { resourceVersion: c?.metadata?.resourceVersion, annotations: w.annotations },
-    }));
+  /** The password is drawn here: it is the one thing a decision must not know. */
+  private async createServerAuthSecret(w: WriteOf<'createServerAuthSecret'>): Promise<void> {
+    try {
+      await this.rest.create(paths.core('secrets', w.namespace), {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name: w.name, namespace: w.namespace, labels: LABEL_SETS.serverAuthSecret(w.agentName), ownerReferences: [w.owner] },
+        data: { [w.key]: Buffer.from(randomBytes(24).toString('base64url')).toString('base64') },
+      });
+      this.log?.info({ agent: `${w.namespace}/${w.agentName}`, secret: w.name }, 'created the server password Secret');
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
   }
 
   private async patchCronTaskStatus(w: WriteOf<'patchCronTaskStatus'>, run: Run): Promise<void> {

@@ -2,21 +2,32 @@
  * The Agent reconciler: admission (serialized per Agent: its key runs one at a time), standby, Rollout Git contexts,
  * replicas and status; and what synth could not write (owner references, the server password Secret).
  */
-import { randomBytes } from 'crypto';
-import { API_VERSION, CONTROLLER, DEFAULTS, LABELS, NAMES, REASONS, CONDITIONS } from '../../api';
+import { NAMES, REASONS, CONDITIONS } from '../../api';
 import {
+  type BelongingsAgentView,
   type Decision,
-  type ServerAgentView,
-  type ServerDeploymentView,
   admitQueuedTasks,
+  agentBelongings,
+  decideOwnerReferences,
+  decideServerAuthSecret,
   decideServerReplicas,
   decideServerStatus,
   decideStandby,
   isWaiting,
+  needsOwnerReferences,
+  serverAuthSecretRef,
 } from '../decide';
+import {
+  type Obj,
+  serverAgentView,
+  serverDeploymentView,
+  toAgentView,
+  toBelongingsAgentView,
+  toOwnableView,
+  toTaskView,
+} from '../kube/convert';
+import { paths } from '../kube/rest';
 import type { GitRolloutRuntime } from '../remotes/git-rollout-runtime';
-import { isConflict, paths } from '../kube/rest';
-import { type Obj, ms, toAgentView, toTaskView } from '../kube/convert';
 import { type Shell, snapshot } from './shell';
 
 export class AgentReconciler {
@@ -42,7 +53,7 @@ export class AgentReconciler {
     const now = shell.now();
     const view = toAgentView(agent, deployment);
 
-    await this.ensureBelongings(agent);
+    await this.ensureBelongings(k, agent, deployment);
 
     const seen = snapshot([['Agent', agent], ...taskObjs.map((t): ['Task', Obj] => ['Task', t])]);
     const admission = admitQueuedTasks(view, tasks, now);
@@ -92,104 +103,33 @@ export class AgentReconciler {
     }
   }
 
-  /**
-   * Owner references on what synth made for the Agent (uids exist only in the cluster, so synth cannot write them),
-   * so deleting the Agent garbage-collects them; and the server password Secret, created once with a random password.
-   */
-  private async ensureBelongings(agent: Obj): Promise<void> {
-    const { namespace: ns, name, uid } = agent.metadata;
-    const owner = { apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: false, blockOwnerDeletion: false };
-    await this.ensureOwned(agent, owner);
-    const auth = agent.spec?.serverAuth;
-    const seen = this.authEnsured.get(`${ns}/${name}`);
-    if (auth?.enabled === false || (seen !== undefined && seen.uid === uid && this.shell.now() - seen.at < 60_000)) return;
-    await this.ensureServerAuthSecret(agent, owner);
-    this.authEnsured.set(`${ns}/${name}`, { uid, at: this.shell.now() });
+  /** What synth could not write (see decide/agent-belongings.ts): owner references, the server password Secret. */
+  private async ensureBelongings(k: string, agent: Obj, deployment: Obj | undefined): Promise<void> {
+    const view = toBelongingsAgentView(agent);
+    await this.ensureOwnerReferences(k, view, deployment);
+    await this.ensureServerAuthSecret(k, view);
   }
 
-  private async ensureOwned(agent: Obj, owner: Obj): Promise<void> {
-    const { rest, caches, queue } = this.shell;
-    const { namespace: ns, name, uid } = agent.metadata;
-    const deployment = caches.deployments.get(ns, NAMES.serverDeployment(name));
-    const owned = (o: Obj | undefined) => !o || (o.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === uid);
-    if (!deployment || owned(deployment)) return;
-    // the Deployment is marked last: it is what the cache shows, so this repeats until everything is owned. An object
-    // not applied yet (kubectl and GitOps tools apply one by one) is retried shortly.
-    const targets = [
-      paths.core('services', ns, NAMES.service(name)),
-      paths.core('configmaps', ns, NAMES.contextConfigMap(name)),
-      paths.core('podtemplates', ns, NAMES.agentTaskPodTemplate(name)),
-      ...(agent.spec?.persistence?.sessions ? [paths.core('persistentvolumeclaims', ns, NAMES.sessionsPvc(name))] : []),
-      ...(agent.spec?.persistence?.workspace ? [paths.core('persistentvolumeclaims', ns, NAMES.workspacePvc(name))] : []),
-    ];
-    let missing = 0;
-    for (const p of targets) {
-      const o = await rest.tryGet(p);
-      if (!o) missing++;
-      else if (!owned(o)) await rest.patch(p, { metadata: { resourceVersion: o.metadata.resourceVersion, ownerReferences: [...(o.metadata.ownerReferences ?? []), owner] } });
-    }
-    if (missing > 0) {
-      queue.addAt(`agent/${ns}/${name}`, this.shell.now() + 2000);
-    } else {
-      await rest.patch(paths.apps('deployments', ns, deployment.metadata.name), {
-        metadata: { resourceVersion: deployment.metadata.resourceVersion, ownerReferences: [...(deployment.metadata.ownerReferences ?? []), owner] },
-      });
-    }
+  /** Read live: the caches hold only the Deployment of what synth made for the Agent. */
+  private async ensureOwnerReferences(k: string, agent: BelongingsAgentView, deployment: Obj | undefined): Promise<void> {
+    const deploymentView = deployment && { name: deployment.metadata.name, ...toOwnableView(deployment) };
+    if (!needsOwnerReferences(agent, deploymentView)) return;
+    const belongings = await Promise.all(agentBelongings(agent).map(async (b) => {
+      const o = await this.shell.rest.tryGet(paths.core(b.resource, agent.namespace, b.name));
+      return { ...b, object: o && toOwnableView(o) };
+    }));
+    await this.shell.run(k, decideOwnerReferences(agent, deploymentView, belongings, this.shell.now()));
   }
 
-  private async ensureServerAuthSecret(agent: Obj, owner: Obj): Promise<void> {
-    const { rest, log } = this.shell;
-    const { namespace: ns, name } = agent.metadata;
-    const auth = agent.spec?.serverAuth;
-    const secretName = auth?.secretRef?.name ?? NAMES.serverAuthSecret(name);
-    const secretKey = auth?.secretRef?.key ?? DEFAULTS.serverAuthKey;
-    if (await rest.tryGet(paths.core('secrets', ns, secretName))) return;
-    try {
-      await rest.create(paths.core('secrets', ns), {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'Opaque',
-        metadata: { name: secretName, namespace: ns, labels: { [LABELS.agent]: name, [LABELS.managedBy]: CONTROLLER.name }, ownerReferences: [owner] },
-        data: { [secretKey]: Buffer.from(randomBytes(24).toString('base64url')).toString('base64') },
-      });
-      log.info({ agent: `${ns}/${name}`, secret: secretName }, 'created the server password Secret');
-    } catch (e) {
-      if (!isConflict(e)) throw e;
-    }
+  /** Looked up at most once a minute per Agent (authEnsured). */
+  private async ensureServerAuthSecret(k: string, agent: BelongingsAgentView): Promise<void> {
+    const { shell } = this;
+    const ref = serverAuthSecretRef(agent);
+    const key = `${agent.namespace}/${agent.name}`;
+    const seen = this.authEnsured.get(key);
+    if (!ref || (seen !== undefined && seen.uid === agent.uid && shell.now() - seen.at < 60_000)) return;
+    const exists = (await shell.rest.tryGet(paths.core('secrets', agent.namespace, ref.name))) !== undefined;
+    await shell.run(k, decideServerAuthSecret(agent, exists));
+    this.authEnsured.set(key, { uid: agent.uid, at: shell.now() });
   }
-}
-
-function serverAgentView(agent: Obj): ServerAgentView {
-  const s = agent.status ?? {};
-  return {
-    namespace: agent.metadata.namespace,
-    name: agent.metadata.name,
-    uid: agent.metadata.uid,
-    generation: agent.metadata.generation,
-    suspend: agent.spec?.suspend === true,
-    port: agent.spec?.port ?? DEFAULTS.port,
-    status: {
-      observedGeneration: s.observedGeneration,
-      deploymentName: s.deploymentName,
-      serviceName: s.serviceName,
-      url: s.url,
-      ready: s.ready,
-      suspended: s.suspended,
-      conditions: s.conditions?.map((c: Obj) => ({ type: c.type, status: c.status, reason: c.reason ?? '', message: c.message ?? '', lastTransitionTime: ms(c.lastTransitionTime) ?? 0 })),
-    },
-  };
-}
-
-function serverDeploymentView(d: Obj): ServerDeploymentView {
-  const conditions: Obj[] = d.status?.conditions ?? [];
-  const available = conditions.find((c) => c.type === 'Available');
-  const progressing = conditions.find((c) => c.type === 'Progressing');
-  return {
-    name: d.metadata.name,
-    resourceVersion: d.metadata.resourceVersion,
-    replicas: d.spec?.replicas,
-    readyReplicas: d.status?.readyReplicas,
-    available: available && { status: available.status, message: available.message },
-    progressing: progressing && { reason: progressing.reason, message: progressing.message },
-  };
 }

@@ -29,17 +29,10 @@ export interface Caches {
   readonly configs: Watcher<Obj>;
 }
 
-export interface ShellParts {
-  readonly caches: Caches;
-  readonly rest: Rest;
-  readonly events: EventRecorder;
-  readonly log: Logger;
-  readonly metrics: ControllerMetrics;
-  readonly queue: WorkQueue;
+/** What a Shell is made of (the executor stays inside: reconcilers hand it decisions through `run`). */
+export type ShellParts = Pick<Shell, 'caches' | 'rest' | 'events' | 'log' | 'metrics' | 'queue' | 'sessions' | 'now'> & {
   readonly executor: WriteExecutor;
-  readonly sessions: AgentSessions;
-  readonly now: () => number;
-}
+};
 
 /** A queue key: `kind/namespace/name`. */
 export function key(kind: string, o: Obj): string {
@@ -105,6 +98,11 @@ export class Shell {
     return this.caches.configs.get(undefined, 'cluster')?.spec?.clusterDomain ?? DEFAULTS.clusterDomain;
   }
 
+  /** The object as a decision saw it (`seen`), else as fresh as we know it. */
+  private seenOrFresh(seen: Map<string, Obj> | undefined, kind: CachedKind, ns: string, name: string): Obj | undefined {
+    return seen?.get(`${kind}/${ns}/${name}`) ?? this.get(kind, ns, name);
+  }
+
   /** Executes a decision; true when it wrote something. Schedules its wake-up. */
   async run(k: string, d: Decision, seen?: Map<string, Obj>): Promise<boolean> {
     if (d.wakeAt !== undefined) this.queue.addAt(k, d.wakeAt);
@@ -138,7 +136,7 @@ export class Shell {
         continue;
       }
       // the Task as the decision saw it: the cache may not show it Running yet
-      const task = seen?.get(`Task/${w.namespace}/${w.name}`) ?? this.get('Task', w.namespace, w.name);
+      const task = this.seenOrFresh(seen, 'Task', w.namespace, w.name);
       const agent = task?.spec?.agentRef ? this.caches.agents.get(w.namespace, task.spec.agentRef.name) : undefined;
       out.push(task && agent && task.status?.phase === 'Running' ? await this.sessions.outcome(task, agent, w, this.now()) : w);
     }
@@ -155,7 +153,7 @@ export class Shell {
       if (w.kind !== 'patchTaskStatus') continue;
       if (w.status.phase === 'Running') this.queue.add(`task/${w.namespace}/${w.name}`);
       if (w.status.phase === 'Completed' || w.status.phase === 'Failed') {
-        const task = seen?.get(`Task/${w.namespace}/${w.name}`) ?? this.caches.tasks.get(w.namespace, w.name);
+        const task = this.seenOrFresh(seen, 'Task', w.namespace, w.name);
         if (task?.spec?.agentRef?.name) this.queue.add(`agent/${w.namespace}/${task.spec.agentRef.name}`);
       }
     }
@@ -164,7 +162,7 @@ export class Shell {
   /** Reads for the executor: the objects the decision saw (their resourceVersions), else the freshest we know. */
   private context(seen?: Map<string, Obj>): ExecutionContext {
     return {
-      objectOf: (kind, ns, name) => seen?.get(`${kind}/${ns}/${name}`) ?? this.get(kind, ns, name),
+      objectOf: (kind, ns, name) => this.seenOrFresh(seen, kind, ns, name),
       podTemplate: async (ns, name) => this.caches.podTemplates.get(ns, name) ?? this.rest.tryGet(paths.core('podtemplates', ns, name)),
     };
   }

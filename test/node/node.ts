@@ -28,8 +28,9 @@ import { Obj, expandK8s, resolveEnv } from '../fixtures/kubelet';
  * - probes (httpGet / tcpSocket / exec) on demand (waitReady);
  * - network: every pod of a Node shares ONE network namespace that has only loopback (`ip netns add`); Service
  *   names resolve to 127.0.0.1 (`--add-host`); a pod declaring a containerPort that a running pod of the Node declares
- *   is refused (on a cluster each pod has its own network, here the second server could not listen). Fixtures on the host's loopback are exposed inside through a relay
- *   (test/node/relay.js, a unix socket across the namespace boundary); forward() does the reverse for the test.
+ *   is refused (on a cluster each pod has its own network; here the second server could not listen). Fixtures on the
+ *   host's loopback are exposed inside through a relay (test/node/relay.js, a unix socket across the namespace
+ *   boundary); forward() does the reverse for the test.
  *
  * - service accounts (PodInput.serviceAccount): the token, CA and namespace files and KUBERNETES_SERVICE_* env of a
  *   pod whose automountServiceAccountToken is not false, pointing at a server exposed into the node.

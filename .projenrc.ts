@@ -93,6 +93,11 @@ const project = new typescript.TypeScriptProject({
       testPathIgnorePatterns: ['/node_modules/', '/lib/', '/dist/'],
       collectCoverage: false,
       testTimeout: 60_000,
+      // Two workers: jest's default on 2 cores is one, and most test files wait on servers, pods and processes rather
+      // than compute. Every tier is safe to run concurrently: each file starts its own API server and fixtures on
+      // free ports, and each node-tier file its own Node (network namespace, labelled containers, its own directories);
+      // a Node refuses two running pods that declare the same port (test/node/node.ts).
+      maxWorkers: 2,
       // @kubernetes/client-node 1.x and three of its dependencies ship only as ES modules, which jest's CommonJS
       // runtime cannot load on Node 20: transpile them (syntax only) with test/harness/esm-transform.js
       transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],

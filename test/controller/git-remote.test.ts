@@ -8,33 +8,25 @@ import { GitRemoteError, lsRemote, redactUrl, resolveRef, type LsRemoteOptions }
 import {
   ConnectProxy,
   createPki,
-  createSandbox,
   GIT_PAT,
   GIT_USER,
   GitServer,
   Pki,
   Sandbox,
   startConnectProxy,
-  startGitServer,
+  useGitHosting,
   watchProcArgv,
 } from '../fixtures';
 
+const hosting = useGitHosting({ prefix: 'koc-ls-remote-' });
 let sb: Sandbox;
 let pki: Pki;
 let srv: GitServer;
 let proxy: ConnectProxy;
 let ca: string;
 
-beforeAll(async () => {
-  sb = createSandbox('koc-ls-remote-');
-  pki = createPki(path.join(sb.dir, 'pki'));
-  [srv, proxy] = await Promise.all([startGitServer({ pki, dir: sb.dir }), startConnectProxy()]);
-  ca = fs.readFileSync(pki.caCert, 'utf8');
-});
-
-afterAll(async () => {
-  await Promise.all([srv?.stop(), proxy?.stop()]);
-  sb?.cleanup();
+beforeAll(() => {
+  ({ sb, pki, srv, proxy, caPem: ca } = hosting);
 });
 
 const creds = { username: GIT_USER, password: GIT_PAT };

@@ -75,7 +75,11 @@ test('standby: idleSince when the last Task ends, suspend after idleTimeout, res
   expect((await getTask(ns, 'wake')).status?.phase).not.toBe('Running'); // waits for the server to be ready
   await markDeploymentReady(ns, 'agent-server');
   await waitForPhase(ns, 'wake', 'Running');
-  expect(condition(await getAgent(ns, 'agent'), 'Suspended')).toMatchObject({ status: 'False', reason: 'Active' });
+  // resuming writes the spec first and the Suspended condition after it (a conflict retries it later): wait for it
+  await waitFor(async () => {
+    const suspended = condition(await getAgent(ns, 'agent'), 'Suspended');
+    return suspended?.status === 'False' && suspended.reason === 'Active';
+  }, 10_000, { what: 'Suspended=False/Active' });
 });
 
 test('a controller restart in the middle loses nothing and starts nothing twice', async () => {
@@ -272,5 +276,6 @@ test('Git Rollout through the controller: first commit recorded, a new one rolls
   clock.advance(10 * 60_000 + 1000);
   c.resync();
   await waitFor(async () => (await kubeRequest('GET', deploymentPath)).spec.template.metadata.annotations['kubeopencode.io/git-hash-agent-config'] === remote, 10_000, { what: 'rolled to the new commit' });
-  expect((await getAgent(ns, 'agent')).status.gitSyncStatuses[0].commitHash).toBe(remote);
+  // the status write is a separate write after the Deployment's: wait for it rather than read it once
+  await waitFor(async () => (await getAgent(ns, 'agent')).status?.gitSyncStatuses?.[0]?.commitHash === remote, 10_000, { what: 'the new commit recorded in status.gitSyncStatuses' });
 });

@@ -6,7 +6,6 @@
  * lifecycle (status patches).
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import { Agent, AgentTemplate } from '../../src';
 import { lsRemote, type LsRemoteOptions } from '../../src/controller/remotes/git-remote';
 import { GitRolloutRuntime, type GitRolloutResult } from '../../src/controller/remotes/git-rollout-runtime';
@@ -15,15 +14,11 @@ import { WriteExecutor } from '../../src/controller/kube/executor';
 import { Rest } from '../../src/controller/kube/rest';
 import {
   ConnectProxy,
-  createPki,
-  createSandbox,
   GIT_PAT,
   GIT_USER,
   GitServer,
-  Pki,
   Sandbox,
-  startConnectProxy,
-  startGitServer,
+  useGitHosting,
   watchProcArgv,
 } from '../fixtures';
 import { Obj, applyCrds, createNamespace, kubeRequest, rawRequest, testKubeConfig, useTestCluster } from '../harness/apiserver';
@@ -42,8 +37,8 @@ const podAnnotations = async (ns: string, agent = 'agent'): Promise<Record<strin
   (await kubeRequest('GET', depPath(ns, agent))).spec.template.metadata.annotations ?? {};
 const gitHashKeys = (a: Record<string, string>) => Object.keys(a).filter((k) => k.startsWith('kubeopencode.io/git-hash-'));
 
+const hosting = useGitHosting({ prefix: 'koc-git-rollout-' });
 let sb: Sandbox;
-let pki: Pki;
 let srv: GitServer;
 let proxy: ConnectProxy;
 let rest: Rest;
@@ -59,19 +54,14 @@ const loggedLsRemote = (o: LsRemoteOptions) => {
 
 beforeAll(async () => {
   cluster.kc();
-  sb = createSandbox('koc-git-rollout-');
-  pki = createPki(path.join(sb.dir, 'pki'));
-  caPem = fs.readFileSync(pki.caCert, 'utf8');
+  ({ sb, srv, proxy, caPem } = hosting);
   await applyCrds();
-  [srv, proxy] = await Promise.all([startGitServer({ pki, dir: sb.dir }), startConnectProxy()]);
   rest = new Rest(testKubeConfig(), { fieldManager: 'kubeopencode-controller' });
   executor = new WriteExecutor(rest);
 });
 
-afterAll(async () => {
+afterAll(() => {
   rest?.close();
-  await Promise.all([srv?.stop(), proxy?.stop()]);
-  sb?.cleanup();
 });
 
 /** One Agent reconcile's worth of Git rollout: read, decide, write. */

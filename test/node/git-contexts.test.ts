@@ -45,8 +45,12 @@ if (nodeTierSkipped()) {
     await node.expose(stub.port);
   });
 
+  // the pods of a Node share one network namespace: each test's server (port 4096) goes before the next starts
+  afterEach(async () => {
+    for (const p of pods.splice(0)) await p.stop();
+  });
+
   afterAll(async () => {
-    for (const p of pods) await p.stop();
     await node?.stop();
     await Promise.all([git?.stop(), stub?.stop()]);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -126,7 +130,7 @@ if (nodeTierSkipped()) {
     });
     for (const [name, exit] of Object.entries(pod.initResults)) expect([name, exit.exitCode]).toEqual([name, 0]);
     await pod.waitReady('server', { timeoutMs: 60_000 });
-    expect(pod.exec('server', ['cat', '/workspace/docs/README.md']).code).toBe(0);
+    expect(pod.exec('server', ['cat', '/workspace/docs/README.md'])).toMatchObject({ code: 0 }); // on failure: podman's stderr
     // the agent (the executor image's uid, not git-init's) edits and commits in the checkout it was given
     const edit = pod.exec('server', ['sh', '-c', 'echo edited >> /workspace/docs/README.md && git -C /workspace/docs -c user.name=a -c user.email=a@x commit -qam edit && git -C /workspace/docs log --oneline | wc -l']);
     expect(edit).toMatchObject({ code: 0, stdout: '2\n' });

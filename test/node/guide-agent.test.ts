@@ -12,6 +12,9 @@ import { Node, PodFailure, SKIP_VAR, nodeTierSkipped } from './node';
  * (agent image with /opencode only, devbox without opencode), runc's mount rules, the kubelet's spec resolution.
  */
 
+// a server pod takes 3-40 s to be ready by the machine's load (jest's default of 60 s per test was exceeded under load)
+jest.setTimeout(120_000);
+
 const NS = 'agents';
 const AGENT = 'opencode-agent';
 const PASSWORD = 'node-tier-password';

@@ -240,7 +240,13 @@ if (nodeTierSkipped()) {
       await node.expose(hostPort, 9999);
       const viaRelay = await node.startPod(pod('relay', [{ name: 'c', image: BASE, command: ['curl', '-s', 'http://127.0.0.1:9999/'] }]));
       expect((await viaRelay.exited('c')).stdout).toBe('from-host');
+      // one network namespace for all pods: a second pod declaring the same port is refused while the first runs
+      const twin = { ...pod('web-twin', web.spec.containers) };
+      await expect(node.startPod(twin)).rejects.toThrow(/^pod web-twin: container web's port 8080 is in use by the running pod web \(container web\)/);
       await web.stop();
+      const after = await node.startPod(twin);
+      await after.waitReady('web');
+      await after.stop();
     } finally {
       host.close();
     }

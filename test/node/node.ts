@@ -27,8 +27,10 @@ import { Obj, expandK8s, resolveEnv } from '../fixtures/kubelet';
  *   (`restartPolicy: Always` init containers) start and keep running; then the containers, concurrently;
  * - probes (httpGet / tcpSocket / exec) on demand (waitReady);
  * - network: every pod of a Node shares ONE network namespace that has only loopback (`ip netns add`); Service
- *   names resolve to 127.0.0.1 (`--add-host`). Fixtures on the host's loopback are exposed inside through a relay
- *   (test/node/relay.js, a unix socket across the namespace boundary); forward() does the reverse for the test.
+ *   names resolve to 127.0.0.1 (`--add-host`); a pod declaring a containerPort that a running pod of the Node declares
+ *   is refused (on a cluster each pod has its own network; here the second server could not listen). Fixtures on the
+ *   host's loopback are exposed inside through a relay (test/node/relay.js, a unix socket across the namespace
+ *   boundary); forward() does the reverse for the test.
  *
  * - service accounts (PodInput.serviceAccount): the token, CA and namespace files and KUBERNETES_SERVICE_* env of a
  *   pod whose automountServiceAccountToken is not false, pointing at a server exposed into the node.
@@ -330,12 +332,33 @@ export class Node {
    * when the kubelet would refuse a container or an init container fails.
    */
   public async startPod(input: PodInput): Promise<Pod> {
+    this.refusePortClash(input);
     const t0 = Date.now();
     const pod = new Pod(this, input, this.hosts);
     this.pods.push(pod);
     await pod.start();
     this.podStartMs[input.name] = Date.now() - t0;
     return pod;
+  }
+
+  /**
+   * On a cluster every pod has its own network namespace; here all pods of a Node share one, so two running pods
+   * that declare the same containerPort would clash: the second server cannot listen, and its probes would be
+   * answered by the first. Refuse that instead of letting a test read the wrong pod.
+   */
+  private refusePortClash(input: PodInput): void {
+    const declared = (spec: Obj): Array<{ container: string; port: number }> =>
+      [...(spec.initContainers ?? []), ...(spec.containers ?? [])].flatMap((c: Obj) => (c.ports ?? []).map((p: Obj) => ({ container: c.name as string, port: Number(p.containerPort) })));
+    for (const other of this.pods) {
+      const live = declared(other.spec).filter((d) => other.isRunning(d.container));
+      for (const mine of declared(input.spec)) {
+        const clash = live.find((d) => d.port === mine.port);
+        if (clash) {
+          throw new Error(`pod ${input.name}: container ${mine.container}'s port ${mine.port} is in use by the running pod ${other.name} (container ${clash.container}): ` +
+            'all pods of a Node share one network namespace; stop that pod first or start this one on another Node');
+        }
+      }
+    }
   }
 
   /** Removes every container, the relays and the namespace. */

@@ -4,7 +4,6 @@ import { gitInitEnv, gitInitScript } from '../../../src/pod/scripts';
 import {
   ConnectProxy,
   createPki,
-  createSandbox,
   git,
   GIT_PAT,
   GIT_USER,
@@ -13,11 +12,11 @@ import {
   runScript,
   Sandbox,
   SHELLS,
-  startConnectProxy,
-  startGitServer,
+  useGitHosting,
   watchProcArgv,
 } from '../../fixtures';
 
+const hosting = useGitHosting({ prefix: 'koc-git-init-', otherHost: true, proxyAuth: { user: 'proxyuser', pass: 'proxy-pass-XYZ' } });
 let sb: Sandbox;
 let pki: Pki;
 let srv: GitServer;
@@ -28,26 +27,12 @@ let other: GitServer;
 let creds: string;
 let wrongCreds: string;
 
-beforeAll(async () => {
-  sb = createSandbox('koc-git-init-');
-  pki = createPki(path.join(sb.dir, 'pki'));
-  [srv, proxy, authProxy, other] = await Promise.all([
-    startGitServer({ pki, dir: sb.dir }),
-    startConnectProxy(),
-    startConnectProxy({ auth: { user: 'proxyuser', pass: 'proxy-pass-XYZ' } }),
-    startGitServer({ pki, dir: sb.mkdir('other-host') }),
-  ]);
-  creds = sb.mkdir('creds');
-  fs.writeFileSync(path.join(creds, 'username'), `${GIT_USER}\n`);
-  fs.writeFileSync(path.join(creds, 'password'), `${GIT_PAT}\n`);
-  wrongCreds = sb.mkdir('wrong-creds');
-  fs.writeFileSync(path.join(wrongCreds, 'username'), GIT_USER);
-  fs.writeFileSync(path.join(wrongCreds, 'password'), 'ghp_WRONG');
-});
-
-afterAll(async () => {
-  await Promise.all([srv?.stop(), proxy?.stop(), authProxy?.stop(), other?.stop()]);
-  sb?.cleanup();
+beforeAll(() => {
+  ({ sb, pki, srv, proxy } = hosting);
+  authProxy = hosting.authProxy!;
+  other = hosting.other!;
+  creds = hosting.credentialsDir('creds', `${GIT_USER}\n`, `${GIT_PAT}\n`);
+  wrongCreds = hosting.credentialsDir('wrong-creds', GIT_USER, 'ghp_WRONG');
 });
 
 /** Whether any request a server received carried the token (Basic auth decodes to user:token). */

@@ -3,8 +3,6 @@ import * as path from 'path';
 import { gitSyncEnv, gitSyncScript } from '../../../src/pod/scripts';
 import {
   ConnectProxy,
-  createPki,
-  createSandbox,
   git,
   GIT_PAT,
   GIT_USER,
@@ -13,12 +11,12 @@ import {
   runScript,
   Sandbox,
   SHELLS,
-  startConnectProxy,
-  startGitServer,
   startScript,
+  useGitHosting,
   watchProcArgv,
 } from '../../fixtures';
 
+const hosting = useGitHosting({ prefix: 'koc-git-sync-', otherHost: true });
 let sb: Sandbox;
 let pki: Pki;
 let srv: GitServer;
@@ -27,20 +25,10 @@ let creds: string;
 /** A second Git host (another origin) that records every request and its Authorization header. */
 let other: GitServer;
 
-beforeAll(async () => {
-  sb = createSandbox('koc-git-sync-');
-  pki = createPki(path.join(sb.dir, 'pki'));
-  [srv, proxy, other] = await Promise.all([
-    startGitServer({ pki, dir: sb.dir }), startConnectProxy(), startGitServer({ pki, dir: sb.mkdir('other-host') }),
-  ]);
-  creds = sb.mkdir('creds');
-  fs.writeFileSync(path.join(creds, 'username'), GIT_USER);
-  fs.writeFileSync(path.join(creds, 'password'), GIT_PAT);
-});
-
-afterAll(async () => {
-  await Promise.all([srv?.stop(), proxy?.stop(), other?.stop()]);
-  sb?.cleanup();
+beforeAll(() => {
+  ({ sb, pki, srv, proxy } = hosting);
+  other = hosting.other!;
+  creds = hosting.credentialsDir('creds', GIT_USER, GIT_PAT);
 });
 
 /** Whether any request a server received carried the token (Basic auth decodes to user:token). */

@@ -157,124 +157,165 @@ export interface ContextInputs {
   readonly generatedVolume: string;
 }
 
-export function planContexts({ contexts, base, runtimeText, generatedVolume }: ContextInputs): ContextPlan {
-  const ws = base.workspaceDir;
-  const workspaceMount: k8s.VolumeMount = { name: WORKSPACE_VOLUME, mountPath: ws };
-  const plan = {
-    initContainers: [] as k8s.Container[],
-    sidecars: [] as k8s.Container[],
-    volumes: [] as k8s.Volume[],
-    mainMounts: [] as k8s.VolumeMount[],
-    generated: {} as Record<string, string>,
-    aggregated: false,
-    agentCheckouts: [] as string[],
+/** What planContexts builds up while it walks the contexts: the plan, plus what only context-init needs. */
+interface ContextPlanner {
+  readonly base: SystemBase;
+  readonly workspaceMount: k8s.VolumeMount;
+  readonly runtimeText: () => string;
+  readonly generatedVolume: string;
+  readonly plan: {
+    initContainers: k8s.Container[];
+    sidecars: k8s.Container[];
+    volumes: k8s.Volume[];
+    mainMounts: k8s.VolumeMount[];
+    generated: Record<string, string>;
+    aggregated: boolean;
+    agentCheckouts: string[];
   };
-  const parts: string[] = [];
-  const contextInitMounts: k8s.VolumeMount[] = [];
-  let needSources = false;
+  /** context-init's CONTEXT_PARTS: the contexts that go into context.md, in order. */
+  readonly parts: string[];
+  /** Where context-init reads the ConfigMap contexts it aggregates. */
+  readonly contextInitMounts: k8s.VolumeMount[];
+  /** True when a URL context is fetched into the shared context-sources volume. */
+  needSources: boolean;
+}
 
+/** One context's place in the list: its index, its name and where it is mounted (undefined: into context.md). */
+interface PlacedContext {
+  readonly c: ContextItem;
+  readonly i: number;
+  readonly name: string;
+  readonly target: string | undefined;
+}
+
+export function planContexts({ contexts, base, runtimeText, generatedVolume }: ContextInputs): ContextPlan {
+  const p: ContextPlanner = {
+    base,
+    workspaceMount: { name: WORKSPACE_VOLUME, mountPath: base.workspaceDir },
+    runtimeText,
+    generatedVolume,
+    plan: { initContainers: [], sidecars: [], volumes: [], mainMounts: [], generated: {}, aggregated: false, agentCheckouts: [] },
+    parts: [],
+    contextInitMounts: [],
+    needSources: false,
+  };
   contexts.forEach((c, i) => {
-    const name = contextName(c, i);
-    const target = c.mountPath !== undefined ? resolveMountPath(ws, c.mountPath) : undefined;
+    const at: PlacedContext = {
+      c,
+      i,
+      name: contextName(c, i),
+      target: c.mountPath !== undefined ? resolveMountPath(base.workspaceDir, c.mountPath) : undefined,
+    };
     switch (c.type) {
       case 'Text':
-      case 'Runtime': {
-        const key = c.type === 'Runtime' ? `runtime-${i}.md` : `context-${i}.md`;
-        plan.generated[key] = c.type === 'Runtime' ? runtimeText() : c.text ?? '';
-        if (target) {
-          // a Text context with mountPath: the generated file, mounted where asked
-          plan.mainMounts.push({ name: generatedVolume, mountPath: target, subPath: key, readOnly: true });
-        } else {
-          parts.push(contextPart(name, c.type, `${PATHS.generatedDir}/${key}`));
-        }
-        break;
-      }
-      case 'ConfigMap': {
-        const cm = c.configMap!;
-        const volume = `ctx-${i}`;
-        plan.volumes.push({
-          name: volume,
-          configMap: { name: cm.name, optional: cm.optional, defaultMode: c.fileMode },
-        });
-        if (target) {
-          plan.mainMounts.push(cm.key
-            ? { name: volume, mountPath: target, subPath: cm.key, readOnly: true }
-            : { name: volume, mountPath: target, readOnly: true });
-        } else {
-          const dir = `${PATHS.contextSourcesDir}/cm-${i}`;
-          contextInitMounts.push({ name: volume, mountPath: dir, readOnly: true });
-          parts.push(contextPart(name, 'ConfigMap', cm.key ? `${dir}/${cm.key}` : dir, cm.optional));
-        }
-        break;
-      }
-      case 'URL': {
-        const dest = target ?? `${PATHS.contextSourcesDir}/fetched/url-${i}`;
-        if (!target) {
-          needSources = true;
-          parts.push(contextPart(name, 'URL', dest));
-        }
-        plan.initContainers.push(urlFetchContainer(base, {
-          index: i,
-          name,
-          source: c.url!.source,
-          dest,
-          timeoutSeconds: Math.max(1, Math.round(durationSeconds(c.url!.timeout ?? '30s'))),
-          mounts: target ? [workspaceMount] : [{ name: CONTEXT_SOURCES_VOLUME, mountPath: `${PATHS.contextSourcesDir}/fetched` }],
-        }));
-        break;
-      }
-      case 'Git': {
-        const git = c.git!;
-        const creds = gitCredentials(git.secretRef?.name, `ctx-${i}-git`, name);
-        plan.volumes.push(...creds.volumes);
-        const common = {
-          index: i,
-          name,
-          repository: git.repository,
-          ref: git.ref ?? DEFAULTS.gitRef,
-          depth: git.depth ?? DEFAULTS.gitDepth,
-          recurseSubmodules: git.recurseSubmodules ?? false,
-          credentials: creds,
-          mounts: [workspaceMount],
-        };
-        if (isHotReload(c)) {
-          // The sync repository (and the token-bearing fetches it drives) lives in its own volume: writable by the
-          // git-sync containers only, read-only in the main container, which reads the worktree through the link.
-          const root = `${ws}/.kubeopencode/git/${name}`;
-          const syncVolume = `git-sync-${i}`;
-          plan.volumes.push({ name: syncVolume, emptyDir: {} });
-          plan.mainMounts.push({ name: syncVolume, mountPath: root, readOnly: true });
-          const sync = gitSyncContainers(base, {
-            ...common,
-            mounts: [workspaceMount, { name: syncVolume, mountPath: root }],
-            root,
-            link: target!,
-            intervalSeconds: Math.max(1, Math.round(durationSeconds(git.sync?.interval ?? DEFAULTS.gitSyncInterval))),
-          });
-          plan.initContainers.push(sync.init);
-          plan.sidecars.push(sync.sidecar);
-        } else {
-          plan.initContainers.push(gitInitContainer(base, { ...common, dest: target!, refresh: isRollout(c) }));
-          plan.agentCheckouts.push(target!);
-        }
-        break;
-      }
+      case 'Runtime': return planGeneratedContext(p, at);
+      case 'ConfigMap': return planConfigMapContext(p, at);
+      case 'URL': return planUrlContext(p, at);
+      case 'Git': return planGitContext(p, at);
     }
   });
+  planContextInit(p);
+  return p.plan;
+}
 
-  if (needSources) plan.volumes.push({ name: CONTEXT_SOURCES_VOLUME, emptyDir: {} });
-  if (parts.length > 0) {
-    plan.aggregated = true;
-    plan.initContainers.push(contextInitContainer(base, {
-      parts,
-      contextFile: `${ws}/${PATHS.contextFile}`,
-      mounts: [
-        workspaceMount,
-        { name: generatedVolume, mountPath: PATHS.generatedDir, readOnly: true },
-        ...(needSources ? [{ name: CONTEXT_SOURCES_VOLUME, mountPath: `${PATHS.contextSourcesDir}/fetched`, readOnly: true }] : []),
-        ...contextInitMounts,
-      ],
-    }));
+/** A Text or Runtime context: a generated file, mounted where asked or aggregated into context.md. */
+function planGeneratedContext({ plan, parts, runtimeText, generatedVolume }: ContextPlanner, { c, i, name, target }: PlacedContext): void {
+  const key = c.type === 'Runtime' ? `runtime-${i}.md` : `context-${i}.md`;
+  plan.generated[key] = c.type === 'Runtime' ? runtimeText() : c.text ?? '';
+  if (target) {
+    // a Text context with mountPath: the generated file, mounted where asked
+    plan.mainMounts.push({ name: generatedVolume, mountPath: target, subPath: key, readOnly: true });
+  } else {
+    parts.push(contextPart(name, c.type, `${PATHS.generatedDir}/${key}`));
   }
-  return plan;
+}
+
+/** A ConfigMap context: its own volume, mounted where asked or read by context-init. */
+function planConfigMapContext({ plan, parts, contextInitMounts }: ContextPlanner, { c, i, name, target }: PlacedContext): void {
+  const cm = c.configMap!;
+  const volume = `ctx-${i}`;
+  plan.volumes.push({
+    name: volume,
+    configMap: { name: cm.name, optional: cm.optional, defaultMode: c.fileMode },
+  });
+  if (target) {
+    plan.mainMounts.push(cm.key
+      ? { name: volume, mountPath: target, subPath: cm.key, readOnly: true }
+      : { name: volume, mountPath: target, readOnly: true });
+  } else {
+    const dir = `${PATHS.contextSourcesDir}/cm-${i}`;
+    contextInitMounts.push({ name: volume, mountPath: dir, readOnly: true });
+    parts.push(contextPart(name, 'ConfigMap', cm.key ? `${dir}/${cm.key}` : dir, cm.optional));
+  }
+}
+
+/** A URL context: url-fetch downloads it where asked, or into the context sources for context.md. */
+function planUrlContext(p: ContextPlanner, { c, i, name, target }: PlacedContext): void {
+  const dest = target ?? `${PATHS.contextSourcesDir}/fetched/url-${i}`;
+  if (!target) {
+    p.needSources = true;
+    p.parts.push(contextPart(name, 'URL', dest));
+  }
+  p.plan.initContainers.push(urlFetchContainer(p.base, {
+    index: i,
+    name,
+    source: c.url!.source,
+    dest,
+    timeoutSeconds: Math.max(1, Math.round(durationSeconds(c.url!.timeout ?? '30s'))),
+    mounts: target ? [p.workspaceMount] : [{ name: CONTEXT_SOURCES_VOLUME, mountPath: `${PATHS.contextSourcesDir}/fetched` }],
+  }));
+}
+
+/** A Git context: git-init checks it out once (None, Rollout), or git-sync keeps it current (HotReload). */
+function planGitContext({ base, plan, workspaceMount }: ContextPlanner, { c, i, name, target }: PlacedContext): void {
+  const git = c.git!;
+  const creds = gitCredentials(git.secretRef?.name, `ctx-${i}-git`, name);
+  plan.volumes.push(...creds.volumes);
+  const common = {
+    index: i,
+    name,
+    repository: git.repository,
+    ref: git.ref ?? DEFAULTS.gitRef,
+    depth: git.depth ?? DEFAULTS.gitDepth,
+    recurseSubmodules: git.recurseSubmodules ?? false,
+    credentials: creds,
+    mounts: [workspaceMount],
+  };
+  if (isHotReload(c)) {
+    // The sync repository (and the token-bearing fetches it drives) lives in its own volume: writable by the
+    // git-sync containers only, read-only in the main container, which reads the worktree through the link.
+    const root = `${base.workspaceDir}/.kubeopencode/git/${name}`;
+    const syncVolume = `git-sync-${i}`;
+    plan.volumes.push({ name: syncVolume, emptyDir: {} });
+    plan.mainMounts.push({ name: syncVolume, mountPath: root, readOnly: true });
+    const sync = gitSyncContainers(base, {
+      ...common,
+      mounts: [workspaceMount, { name: syncVolume, mountPath: root }],
+      root,
+      link: target!,
+      intervalSeconds: Math.max(1, Math.round(durationSeconds(git.sync?.interval ?? DEFAULTS.gitSyncInterval))),
+    });
+    plan.initContainers.push(sync.init);
+    plan.sidecars.push(sync.sidecar);
+  } else {
+    plan.initContainers.push(gitInitContainer(base, { ...common, dest: target!, refresh: isRollout(c) }));
+    plan.agentCheckouts.push(target!);
+  }
+}
+
+/** context-init, when some context goes into context.md; the context sources volume, when a URL was fetched there. */
+function planContextInit({ base, plan, parts, contextInitMounts, needSources, workspaceMount, generatedVolume }: ContextPlanner): void {
+  if (needSources) plan.volumes.push({ name: CONTEXT_SOURCES_VOLUME, emptyDir: {} });
+  if (parts.length === 0) return;
+  plan.aggregated = true;
+  plan.initContainers.push(contextInitContainer(base, {
+    parts,
+    contextFile: `${base.workspaceDir}/${PATHS.contextFile}`,
+    mounts: [
+      workspaceMount,
+      { name: generatedVolume, mountPath: PATHS.generatedDir, readOnly: true },
+      ...(needSources ? [{ name: CONTEXT_SOURCES_VOLUME, mountPath: `${PATHS.contextSourcesDir}/fetched`, readOnly: true }] : []),
+      ...contextInitMounts,
+    ],
+  }));
 }

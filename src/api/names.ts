@@ -66,7 +66,6 @@ export const ENV = {
   serverUrl: 'KUBEOPENCODE_SERVER_URL',
 } as const;
 
-export const PROXY_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'] as const;
 /** Always appended to noProxy so in-cluster traffic never goes through the proxy. */
 export const ALWAYS_NO_PROXY = ['.svc', '.cluster.local'];
 

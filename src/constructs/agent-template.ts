@@ -10,7 +10,7 @@ import { kubeletLiteral } from '../common/kubelet';
 import { SystemImages } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
-import { validateEnvironment, validateObjectName } from './environment';
+import { validateEnvironment, validateObjectName } from './environment-validation';
 import { EnvironmentConstruct } from './environment-construct';
 import { scriptsConfigMap } from '../pod/scripts-configmap';
 import { IAgentTemplate, IClusterConfig, clusterConfigFor, markTemplate } from './lookup';

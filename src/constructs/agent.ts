@@ -32,7 +32,7 @@ import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, tmpMount }
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { CONTROLLER_SERVICE_ACCOUNT, agentControllerRules } from './controller-install';
-import { validateEnvironment, validateObjectName } from './environment';
+import { validateEnvironment, validateObjectName } from './environment-validation';
 import { EnvironmentConstruct } from './environment-construct';
 import { IAgentTemplate, IClusterConfig, clusterConfigFor, findTemplate, templateNames } from './lookup';
 import { mergeTemplate } from './merge';

@@ -6,7 +6,7 @@ import { cronFields, cronSyntaxError, isTimeZone } from '../common/cron';
 import { API_GROUP, CONTROLLER, CONTROLLER_ENV, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
 import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
-import { Problems, describe, isDnsLabel } from '../validation';
+import { Problems, isDnsLabel, quoteValue } from '../validation';
 import { IClusterConfig, clusterConfigFor } from './lookup';
 import { TaskProps, taskSpecJson, validateTaskSpec } from './task';
 
@@ -102,7 +102,7 @@ export class CronTask extends Construct {
     validateSchedule(props.schedule, timeZone, problems);
     problems.check(isTimeZone(timeZone), 'timeZone', `'${timeZone}' is not an IANA time zone (e.g. UTC, Europe/Berlin, Asia/Shanghai)`);
     if (props.concurrencyPolicy !== undefined) {
-      problems.check(POLICIES.includes(props.concurrencyPolicy), 'concurrencyPolicy', `${describe(props.concurrencyPolicy)} must be one of Allow, Forbid, Replace`);
+      problems.check(POLICIES.includes(props.concurrencyPolicy), 'concurrencyPolicy', `${quoteValue(props.concurrencyPolicy)} must be one of Allow, Forbid, Replace`);
     }
     if (props.maxRetainedTasks !== undefined) {
       problems.check(Number.isInteger(props.maxRetainedTasks) && props.maxRetainedTasks >= 1, 'maxRetainedTasks', `${props.maxRetainedTasks} must be an integer of at least 1`);

@@ -273,7 +273,7 @@ function planGitContext({ base, plan, workspaceMount }: ContextPlanner, { c, i, 
   plan.volumes.push(...creds.volumes);
   const common = {
     index: i,
-    name,
+    contextName: name,
     repository: git.repository,
     ref: git.ref ?? DEFAULTS.gitRef,
     depth: git.depth ?? DEFAULTS.gitDepth,
@@ -298,7 +298,8 @@ function planGitContext({ base, plan, workspaceMount }: ContextPlanner, { c, i, 
     plan.initContainers.push(sync.init);
     plan.sidecars.push(sync.sidecar);
   } else {
-    plan.initContainers.push(gitInitContainer(base, { ...common, dest: target!, refresh: isRollout(c) }));
+    // Rollout contexts: a restart exists to pick up the new commit, so an existing checkout is updated
+    plan.initContainers.push(gitInitContainer(base, { ...common, dest: target!, updateExisting: isRollout(c) }));
     plan.agentCheckouts.push(target!);
   }
 }

@@ -155,7 +155,8 @@ function gitEnv(o: GitScriptOptions): ScriptEnv {
 
 /** Env of gitInitScript(). */
 export function gitInitEnv(o: GitInitOptions): ScriptEnv {
-  return [...commonEnv(o), ...gitEnv(o), ['GIT_DEST', o.dest], ['GIT_UPDATE_EXISTING', str(o.updateExisting)]];
+  // only when on, like GIT_RECURSE_SUBMODULES: the script defaults to false
+  return [...commonEnv(o), ...gitEnv(o), ['GIT_DEST', o.dest], ['GIT_UPDATE_EXISTING', o.updateExisting ? 'true' : undefined]];
 }
 
 /** Env of gitSyncScript(). */

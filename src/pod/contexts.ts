@@ -56,59 +56,68 @@ export function validateContexts(
       problems.add(`${f}.type`, `'${c.type}' is not a context type (Text, ConfigMap, Git, Runtime, URL)`);
       return;
     }
-    const wanted = FIELD_OF_TYPE[c.type];
-    for (const k of TYPED_FIELDS) {
-      if (k === wanted) problems.check(c[k] !== undefined, `${f}.${k}`, `is required for a ${c.type} context`);
-      else problems.check(c[k] === undefined, `${f}.${k}`, `is not allowed for a ${c.type} context (set ${wanted ?? 'nothing'} instead)`);
-    }
-    if (c.mountPath !== undefined && workspaceDir) {
-      const p = resolveMountPath(workspaceDir, c.mountPath);
-      problems.check(insideWorkspace(workspaceDir, p), `${f}.mountPath`, `'${c.mountPath}' must be inside workspaceDir ${workspaceDir}`);
-    }
-    if (c.fileMode !== undefined) {
-      problems.check(Number.isInteger(c.fileMode) && c.fileMode >= 0 && c.fileMode <= 0o777, `${f}.fileMode`, `${c.fileMode} is not a file mode (0 to 511, e.g. 493 for 0755)`);
-    }
+    validateContextPlacement(c, f, workspaceDir, problems);
     switch (c.type) {
-      case 'Text':
-        problems.check(typeof c.text === 'string', `${f}.text`, 'must be a string');
-        if (typeof c.text === 'string') {
-          problems.check(c.text.length <= LIMITS.contextText, `${f}.text`, `is ${c.text.length} characters; at most ${LIMITS.contextText} (the Text contexts share one ConfigMap of at most 1 MiB)`);
-        }
-        break;
-      case 'Runtime':
-        problems.check(c.mountPath === undefined, `${f}.mountPath`, 'a Runtime context always goes into context.md; remove mountPath');
-        break;
-      case 'ConfigMap':
-        if (c.configMap) {
-          problems.check(isDnsSubdomain(c.configMap.name ?? ''), `${f}.configMap.name`, `'${c.configMap.name}' is not a ConfigMap name (a DNS subdomain)`);
-          if (c.configMap.key !== undefined) {
-            problems.check(isConfigMapKey(c.configMap.key), `${f}.configMap.key`,
-              `${JSON.stringify(c.configMap.key)} is not a ConfigMap key (letters, digits, '-', '_' and '.', at most 253 characters, not '.' and not starting with '..')`);
-          }
-        }
-        break;
-      case 'URL':
-        if (c.url) {
-          problems.check(/^https?:\/\/[^/\s]+/.test(c.url.source ?? ''), `${f}.url.source`, `'${c.url.source}' is not an http:// or https:// URL`);
-          problems.check(!hasUserinfo(c.url.source ?? ''), `${f}.url.source`, 'carries credentials (user:password@ before the host); a URL is plain text in the manifest and the pod spec: fetch a URL that needs no credentials in it');
-          if (c.url.timeout !== undefined) problems.check(isDuration(c.url.timeout), `${f}.url.timeout`, `'${c.url.timeout}' is not a duration (e.g. 30s, 2m)`);
-        }
-        break;
-      case 'Git':
-        if (!c.git) break;
-        validateGitRepository(c.git.repository, `${f}.git.repository`, problems);
-        problems.check(c.mountPath !== undefined, `${f}.mountPath`, 'is required for a Git context (where in the workspace to check it out)');
-        if (c.git.depth !== undefined) problems.check(Number.isInteger(c.git.depth) && c.git.depth >= 0, `${f}.git.depth`, `${c.git.depth} must be 0 (full history) or a positive integer`);
-        if (c.git.secretRef) problems.check(isDnsSubdomain(c.git.secretRef.name ?? ''), `${f}.git.secretRef.name`, 'must name a Secret');
-        if (c.git.sync?.interval !== undefined) problems.check(isDuration(c.git.sync.interval), `${f}.git.sync.interval`, `'${c.git.sync.interval}' is not a duration (e.g. 5m)`);
-        if (c.git.sync?.policy !== undefined) problems.check(['HotReload', 'Rollout'].includes(c.git.sync.policy), `${f}.git.sync.policy`, `'${c.git.sync.policy}' is not HotReload or Rollout`);
-        if (isHotReload(c) && c.mountPath !== undefined && workspaceDir) {
-          problems.check(resolveMountPath(workspaceDir, c.mountPath) !== resolveMountPath(workspaceDir, '.'), `${f}.mountPath`,
-            'HotReload swaps a symlink and cannot sync the workspace root itself; use a subdirectory or policy Rollout');
-        }
-        break;
+      case 'Text': return validateTextContext(c, f, problems);
+      case 'Runtime': return problems.check(c.mountPath === undefined, `${f}.mountPath`, 'a Runtime context always goes into context.md; remove mountPath');
+      case 'ConfigMap': return validateConfigMapContext(c, f, problems);
+      case 'URL': return validateUrlContext(c, f, problems);
+      case 'Git': return validateGitContext(c, f, workspaceDir, problems);
     }
   });
+}
+
+/** What every context type shares: exactly its own typed field, a mountPath inside the workspace, a file mode. */
+function validateContextPlacement(c: ContextItem, f: string, workspaceDir: string | undefined, problems: Problems): void {
+  const wanted = FIELD_OF_TYPE[c.type];
+  for (const k of TYPED_FIELDS) {
+    if (k === wanted) problems.check(c[k] !== undefined, `${f}.${k}`, `is required for a ${c.type} context`);
+    else problems.check(c[k] === undefined, `${f}.${k}`, `is not allowed for a ${c.type} context (set ${wanted ?? 'nothing'} instead)`);
+  }
+  if (c.mountPath !== undefined && workspaceDir) {
+    const p = resolveMountPath(workspaceDir, c.mountPath);
+    problems.check(insideWorkspace(workspaceDir, p), `${f}.mountPath`, `'${c.mountPath}' must be inside workspaceDir ${workspaceDir}`);
+  }
+  if (c.fileMode !== undefined) {
+    problems.check(Number.isInteger(c.fileMode) && c.fileMode >= 0 && c.fileMode <= 0o777, `${f}.fileMode`, `${c.fileMode} is not a file mode (0 to 511, e.g. 493 for 0755)`);
+  }
+}
+
+function validateTextContext(c: ContextItem, f: string, problems: Problems): void {
+  problems.check(typeof c.text === 'string', `${f}.text`, 'must be a string');
+  if (typeof c.text === 'string') {
+    problems.check(c.text.length <= LIMITS.contextText, `${f}.text`, `is ${c.text.length} characters; at most ${LIMITS.contextText} (the Text contexts share one ConfigMap of at most 1 MiB)`);
+  }
+}
+
+function validateConfigMapContext(c: ContextItem, f: string, problems: Problems): void {
+  if (!c.configMap) return;
+  problems.check(isDnsSubdomain(c.configMap.name ?? ''), `${f}.configMap.name`, `'${c.configMap.name}' is not a ConfigMap name (a DNS subdomain)`);
+  if (c.configMap.key !== undefined) {
+    problems.check(isConfigMapKey(c.configMap.key), `${f}.configMap.key`,
+      `${JSON.stringify(c.configMap.key)} is not a ConfigMap key (letters, digits, '-', '_' and '.', at most 253 characters, not '.' and not starting with '..')`);
+  }
+}
+
+function validateUrlContext(c: ContextItem, f: string, problems: Problems): void {
+  if (!c.url) return;
+  problems.check(/^https?:\/\/[^/\s]+/.test(c.url.source ?? ''), `${f}.url.source`, `'${c.url.source}' is not an http:// or https:// URL`);
+  problems.check(!hasUserinfo(c.url.source ?? ''), `${f}.url.source`, 'carries credentials (user:password@ before the host); a URL is plain text in the manifest and the pod spec: fetch a URL that needs no credentials in it');
+  if (c.url.timeout !== undefined) problems.check(isDuration(c.url.timeout), `${f}.url.timeout`, `'${c.url.timeout}' is not a duration (e.g. 30s, 2m)`);
+}
+
+function validateGitContext(c: ContextItem, f: string, workspaceDir: string | undefined, problems: Problems): void {
+  if (!c.git) return;
+  validateGitRepository(c.git.repository, `${f}.git.repository`, problems);
+  problems.check(c.mountPath !== undefined, `${f}.mountPath`, 'is required for a Git context (where in the workspace to check it out)');
+  if (c.git.depth !== undefined) problems.check(Number.isInteger(c.git.depth) && c.git.depth >= 0, `${f}.git.depth`, `${c.git.depth} must be 0 (full history) or a positive integer`);
+  if (c.git.secretRef) problems.check(isDnsSubdomain(c.git.secretRef.name ?? ''), `${f}.git.secretRef.name`, 'must name a Secret');
+  if (c.git.sync?.interval !== undefined) problems.check(isDuration(c.git.sync.interval), `${f}.git.sync.interval`, `'${c.git.sync.interval}' is not a duration (e.g. 5m)`);
+  if (c.git.sync?.policy !== undefined) problems.check(['HotReload', 'Rollout'].includes(c.git.sync.policy), `${f}.git.sync.policy`, `'${c.git.sync.policy}' is not HotReload or Rollout`);
+  if (isHotReload(c) && c.mountPath !== undefined && workspaceDir) {
+    problems.check(resolveMountPath(workspaceDir, c.mountPath) !== resolveMountPath(workspaceDir, '.'), `${f}.mountPath`,
+      'HotReload swaps a symlink and cannot sync the workspace root itself; use a subdirectory or policy Rollout');
+  }
 }
 
 /** A Git URL the pods may fetch: https, http or ssh, without credentials (those belong in secretRef). */

@@ -117,4 +117,5 @@ export function warnProxyPasswords(proxy: { httpProxy?: string; httpsProxy?: str
   }
 }
 
-export const describe = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+/** A value as an error message quotes it: a string in single quotes, anything else as JSON (`'Never'`, `42`, `null`). */
+export const quoteValue = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));

@@ -10,7 +10,7 @@ import { kubeletLiteral } from '../common/kubelet';
 import { SystemImages } from '../pod/system';
 import { taskRunScript } from '../pod/task-run';
 import { Problems } from '../validation';
-import { validateEnvironment, validateObjectName } from './environment';
+import { validateEnvironment, validateObjectName } from './environment-validation';
 import { EnvironmentConstruct } from './environment-construct';
 import { scriptsConfigMap } from '../pod/scripts-configmap';
 import { IAgentTemplate, IClusterConfig, clusterConfigFor, markTemplate } from './lookup';
@@ -79,17 +79,17 @@ export class AgentTemplate extends EnvironmentConstruct implements IAgentTemplat
     };
     this.resource = new gen.AgentTemplate(this, 'Resource', {
       metadata: { ...props.metadata, name: this.name, namespace: this.namespace },
-      spec: Lazy.any({ produce: () => this.environment() }) as any,
+      spec: Lazy.any({ produce: () => this.environment() }),
     });
     if (props.workspaceDir && props.serviceAccountName) {
       this.scriptsConfigMap = scriptsConfigMap(this, this.namespace);
       this.configMap = new k8s.KubeConfigMap(this, 'Context', {
         metadata: { name: NAMES.templateConfigMap(this.name), namespace: this.namespace, labels },
-        data: Lazy.any({ produce: () => this.resolve().generated }) as any,
+        data: Lazy.any({ produce: () => this.resolve().generated }),
       });
       this.taskPodTemplate = new k8s.KubePodTemplate(this, 'TaskPodTemplate', {
         metadata: { name: NAMES.templateTaskPodTemplate(this.name), namespace: this.namespace, labels: { ...labels, [LABELS.component]: 'task' } },
-        template: Lazy.any({ produce: () => this.resolve().template }) as any,
+        template: Lazy.any({ produce: () => this.resolve().template }),
       });
     }
   }

@@ -32,7 +32,7 @@ import { SESSIONS_VOLUME, SystemImages, TMP_VOLUME, WORKSPACE_VOLUME, tmpMount }
 import { taskRunScript } from '../pod/task-run';
 import { Problems, durationSeconds, isDuration, isPort, isQuantity } from '../validation';
 import { CONTROLLER_SERVICE_ACCOUNT, agentControllerRules } from './controller-install';
-import { validateEnvironment, validateObjectName } from './environment';
+import { validateEnvironment, validateObjectName } from './environment-validation';
 import { EnvironmentConstruct } from './environment-construct';
 import { IAgentTemplate, IClusterConfig, clusterConfigFor, findTemplate, templateNames } from './lookup';
 import { mergeTemplate } from './merge';
@@ -135,107 +135,132 @@ export class Agent extends EnvironmentConstruct {
     this.props = props;
     this.name = props.metadata?.name ?? id;
     this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
-
-    const problems = new Problems('Agent', this);
-    validateObjectName(this.name, problems, 63 - '-server-workspace'.length);
-    validateAgentOnlyFields(props, problems);
-    validateEnvironment(this.ownEnvironment(), problems, { requireCore: !props.templateRef });
-    problems.throwIfAny();
-
+    this.validateProps();
     // Cross-object checks (the template must exist; the merged spec must be complete) run at synth.
     this.node.addValidation({ validate: () => this.validateResolved() });
 
-    const labels = this.labels('server');
-    const metadata = (name: string, extra?: Record<string, string>) => ({
-      name,
-      namespace: this.namespace,
-      labels: { ...labels, ...extra },
-    });
-
-    this.resource = new gen.Agent(this, 'Resource', {
-      metadata: {
-        ...props.metadata,
-        name: this.name,
-        namespace: this.namespace,
-        labels: this.resourceLabels(),
-      },
-      spec: Lazy.any({ produce: () => this.resourceSpec() }) as any,
-    });
-
+    this.resource = this.createResource();
     this.scriptsConfigMap = scriptsConfigMap(this, this.namespace);
-    this.configMap = new k8s.KubeConfigMap(this, 'Context', {
-      metadata: metadata(NAMES.contextConfigMap(this.name)),
-      data: Lazy.any({ produce: () => this.resolve().pod.generated }) as any,
-    });
-
-    for (const which of AGENT_ONLY_QUANTITY_FIELDS) {
-      const p = props.persistence?.[which];
-      if (!p) continue;
-      const pvc = new k8s.KubePersistentVolumeClaim(this, which === 'sessions' ? 'Sessions' : 'Workspace', {
-        metadata: metadata(which === 'sessions' ? NAMES.sessionsPvc(this.name) : NAMES.workspacePvc(this.name)),
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: p.storageClassName,
-          resources: {
-            requests: {
-              storage: k8s.Quantity.fromString(p.size ?? (which === 'sessions' ? DEFAULTS.sessionsSize : DEFAULTS.workspaceSize)),
-            },
-          },
-        },
-      });
-      if (which === 'sessions') this.sessionsPvc = pvc;
-      else this.workspacePvc = pvc;
-    }
-
-    this.deployment = new k8s.KubeDeployment(this, 'Server', {
-      metadata: {
-        ...metadata(NAMES.serverDeployment(this.name)),
-        // Git contexts with the Rollout policy, for the controller (it also sees contexts a template supplied)
-        annotations: { [ANNOTATIONS.gitRollout]: Lazy.any({ produce: () => this.resolve().rollout }) as any },
-      },
-      spec: Lazy.any({ produce: () => this.resolve().deployment }) as any,
-    });
-
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: metadata(NAMES.service(this.name)),
-      spec: {
-        selector: this.selector('server'),
-        ports: [{ name: 'http', port: this.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
-      },
-    });
-
-    if (props.networkPolicy?.enabled ?? true) {
-      const np = props.networkPolicy;
-      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-        metadata: metadata(NAMES.serverDeployment(this.name)),
-        spec: {
-          podSelector: { matchLabels: this.selector('server') },
-          policyTypes: ['Ingress'],
-          ingress: [{
-            ports: [{ port: k8s.IntOrString.fromNumber(this.port), protocol: 'TCP' }],
-            from: [
-              { podSelector: { matchLabels: this.selector('task') } },
-              {
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np?.controllerNamespace ?? CONTROLLER.namespace } },
-                podSelector: { matchLabels: { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' } },
-              },
-              ...(np?.allowFrom ?? []),
-            ],
-          }],
-        },
-      });
-    }
-
+    this.configMap = this.createContextConfigMap();
+    this.sessionsPvc = this.createPvc('sessions');
+    this.workspacePvc = this.createPvc('workspace');
+    this.deployment = this.createDeployment();
+    this.service = this.createService();
+    this.networkPolicy = this.createNetworkPolicy();
     // RBAC objects carry only the labels that find them (they are not part of the server)
     [this.controllerRole, this.controllerRoleBinding] = this.createControllerRole({
       name: `${this.name}-controller`,
       namespace: this.namespace,
       labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.agent]: this.name },
     });
+    this.taskPodTemplate = this.createTaskPodTemplate();
+  }
 
-    this.taskPodTemplate = new k8s.KubePodTemplate(this, 'TaskPodTemplate', {
-      metadata: metadata(NAMES.agentTaskPodTemplate(this.name), { [LABELS.component]: 'task' }),
-      template: Lazy.any({ produce: () => this.resolve().taskTemplate }) as any,
+  /** The checks of the Agent's own props, at construction (the template and the merged spec are checked at synth). */
+  private validateProps(): void {
+    const problems = new Problems('Agent', this);
+    validateObjectName(this.name, problems, 63 - '-server-workspace'.length);
+    validateAgentOnlyFields(this.props, problems);
+    validateEnvironment(this.ownEnvironment(), problems, { requireCore: !this.props.templateRef });
+    problems.throwIfAny();
+  }
+
+  /** Metadata of the objects that make up the server: the name given, the server labels plus `extra`. */
+  private serverMetadata(name: string, extra?: Record<string, string>): ApiObjectMetadata {
+    return { name, namespace: this.namespace, labels: { ...this.labels('server'), ...extra } };
+  }
+
+  /** The Agent custom resource; its spec mirrors the props (and what mutators added) at synth. */
+  private createResource(): ApiObject {
+    return new gen.Agent(this, 'Resource', {
+      metadata: {
+        ...this.props.metadata,
+        name: this.name,
+        namespace: this.namespace,
+        labels: this.resourceLabels(),
+      },
+      spec: Lazy.any({ produce: () => this.resourceSpec() }),
+    });
+  }
+
+  /** `{name}-server-context`: opencode.json and the Text and Runtime contexts. */
+  private createContextConfigMap(): k8s.KubeConfigMap {
+    return new k8s.KubeConfigMap(this, 'Context', {
+      metadata: this.serverMetadata(NAMES.contextConfigMap(this.name)),
+      data: Lazy.any({ produce: () => this.resolve().pod.generated }),
+    });
+  }
+
+  /** `{name}-server-sessions` or `{name}-server-workspace`, when persistence asks for it. */
+  private createPvc(which: typeof AGENT_ONLY_QUANTITY_FIELDS[number]): k8s.KubePersistentVolumeClaim | undefined {
+    const p = this.props.persistence?.[which];
+    if (!p) return undefined;
+    return new k8s.KubePersistentVolumeClaim(this, which === 'sessions' ? 'Sessions' : 'Workspace', {
+      metadata: this.serverMetadata(which === 'sessions' ? NAMES.sessionsPvc(this.name) : NAMES.workspacePvc(this.name)),
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: p.storageClassName,
+        resources: {
+          requests: {
+            storage: k8s.Quantity.fromString(p.size ?? (which === 'sessions' ? DEFAULTS.sessionsSize : DEFAULTS.workspaceSize)),
+          },
+        },
+      },
+    });
+  }
+
+  /** `{name}-server`, running `opencode serve`; its pod is built at synth, when every context and template exists. */
+  private createDeployment(): k8s.KubeDeployment {
+    return new k8s.KubeDeployment(this, 'Server', {
+      metadata: {
+        ...this.serverMetadata(NAMES.serverDeployment(this.name)),
+        // Git contexts with the Rollout policy, for the controller (it also sees contexts a template supplied)
+        annotations: { [ANNOTATIONS.gitRollout]: Lazy.any({ produce: () => this.resolve().rollout }) },
+      },
+      spec: Lazy.any({ produce: () => this.resolve().deployment }),
+    });
+  }
+
+  /** The Service `{name}` in front of the server. */
+  private createService(): k8s.KubeService {
+    return new k8s.KubeService(this, 'Service', {
+      metadata: this.serverMetadata(NAMES.service(this.name)),
+      spec: {
+        selector: this.selector('server'),
+        ports: [{ name: 'http', port: this.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+  }
+
+  /** Admits to the server port only the Agent's task pods, the controller and `allowFrom` (unless disabled). */
+  private createNetworkPolicy(): k8s.KubeNetworkPolicy | undefined {
+    const np = this.props.networkPolicy;
+    if (!(np?.enabled ?? true)) return undefined;
+    return new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: this.serverMetadata(NAMES.serverDeployment(this.name)),
+      spec: {
+        podSelector: { matchLabels: this.selector('server') },
+        policyTypes: ['Ingress'],
+        ingress: [{
+          ports: [{ port: k8s.IntOrString.fromNumber(this.port), protocol: 'TCP' }],
+          from: [
+            { podSelector: { matchLabels: this.selector('task') } },
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np?.controllerNamespace ?? CONTROLLER.namespace } },
+              podSelector: { matchLabels: { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' } },
+            },
+            ...(np?.allowFrom ?? []),
+          ],
+        }],
+      },
+    });
+  }
+
+  /** `{name}-task`: the PodTemplate the controller copies for the Agent's Task pods. */
+  private createTaskPodTemplate(): k8s.KubePodTemplate {
+    return new k8s.KubePodTemplate(this, 'TaskPodTemplate', {
+      metadata: this.serverMetadata(NAMES.agentTaskPodTemplate(this.name), { [LABELS.component]: 'task' }),
+      template: Lazy.any({ produce: () => this.resolve().taskTemplate }),
     });
   }
 
@@ -248,7 +273,7 @@ export class Agent extends EnvironmentConstruct {
     const controllerNs = this.props.networkPolicy?.controllerNamespace ?? 'kubeopencode-system';
     const role = new k8s.KubeRole(this, 'ControllerRole', {
       metadata: meta,
-      rules: Lazy.any({ produce: () => agentControllerRules(this.secretsForController()) }) as any,
+      rules: Lazy.any({ produce: () => agentControllerRules(this.secretsForController()) }),
     });
     const binding = new k8s.KubeRoleBinding(this, 'ControllerRoleBinding', {
       metadata: meta,

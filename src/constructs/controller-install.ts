@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
@@ -52,6 +52,16 @@ const NAME = CONTROLLER.name;
 const METRICS_PORT = CONTROLLER_DEFAULTS.metricsPort;
 const HEALTH_PORT = CONTROLLER_DEFAULTS.healthPort;
 
+/** The labels of every object of the installation (a fresh object each time: cdk8s keeps what it is given). */
+function controllerLabels(): Record<string, string> {
+  return { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller', [LABELS.managedBy]: MANAGED_BY };
+}
+
+/** What the Deployment and the metrics Service select the controller pods by. */
+function controllerSelector(): Record<string, string> {
+  return { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' };
+}
+
 /**
  * Installs the runtime controller: namespace, CRDs, ServiceAccount, least-privilege RBAC (no wildcards), the
  * controller Deployment (restricted security context, probes on /healthz and /readyz), a metrics Service, and the
@@ -76,94 +86,117 @@ export class KubeOpenCodeController extends Construct {
   /** The Service in front of /metrics. */
   public readonly metricsService: k8s.KubeService;
 
+  private readonly props: KubeOpenCodeControllerProps;
+
   constructor(scope: Construct, id: string, props: KubeOpenCodeControllerProps = {}) {
     super(scope, id);
+    this.props = props;
     this.namespace = props.namespace ?? Chart.of(this).namespace ?? CONTROLLER.namespace;
+    this.validateProps();
+
+    if (props.createNamespace ?? true) {
+      this.namespaceResource = clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: controllerLabels() } }));
+    }
+    this.crds = props.installCrds ?? true
+      ? loadCrds().map((crd) => clusterScoped(new ApiObject(this, `Crd-${crd.spec.names.kind}`, crd)))
+      : [];
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: this.metadata(NAME) });
+    [this.clusterRole, this.clusterRoleBinding] = this.createClusterRbac();
+    [this.leaderElectionRole, this.leaderElectionRoleBinding] = this.createLeaderElectionRbac();
+    this.deployment = this.createDeployment();
+    this.metricsService = new k8s.KubeService(this, 'MetricsService', {
+      metadata: this.metadata(`${NAME}-metrics`),
+      spec: { selector: controllerSelector(), ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }] },
+    });
+  }
+
+  private validateProps(): void {
+    const props = this.props;
     const problems = new Problems('KubeOpenCodeController', this);
     problems.check(isDnsLabel(this.namespace), 'namespace', `'${this.namespace}' is not a namespace name`);
     if (props.replicas !== undefined) problems.check(Number.isInteger(props.replicas) && props.replicas >= 1, 'replicas', `${props.replicas} must be a positive integer`);
     if (props.podStartGraceSeconds !== undefined) problems.check(Number.isInteger(props.podStartGraceSeconds) && props.podStartGraceSeconds >= 10, 'podStartGraceSeconds', `${props.podStartGraceSeconds} must be an integer of at least 10`);
     problems.throwIfAny();
+  }
 
-    const labels = { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller', [LABELS.managedBy]: MANAGED_BY };
-    const ns = this.namespace;
-    const meta = (name: string) => ({ name, namespace: ns, labels });
+  private metadata(name: string): ApiObjectMetadata {
+    return { name, namespace: this.namespace, labels: controllerLabels() };
+  }
 
-    if (props.createNamespace ?? true) {
-      this.namespaceResource = clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: ns, labels } }));
-    }
-    if (props.installCrds ?? true) {
-      this.crds = loadCrds().map((crd) => clusterScoped(new ApiObject(this, `Crd-${crd.spec.names.kind}`, crd)));
-    } else {
-      this.crds = [];
-    }
-
-    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(NAME) });
-
-    this.clusterRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: NAME, labels }, rules: controllerRules() }));
-    this.clusterRoleBinding = clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: NAME, labels },
+  /** The least-privilege ClusterRole (controllerRules) bound to the controller's ServiceAccount. */
+  private createClusterRbac(): [k8s.KubeClusterRole, k8s.KubeClusterRoleBinding] {
+    const role = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: NAME, labels: controllerLabels() }, rules: controllerRules() }));
+    const binding = clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: NAME, labels: controllerLabels() },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: this.namespace }],
     }));
-    // leader election: only its own Lease, in its own namespace
-    this.leaderElectionRole = new k8s.KubeRole(this, 'LeaderElectionRole', {
-      metadata: meta(`${NAME}-leader-election`),
+    return [role, binding];
+  }
+
+  /** Leader election: only its own Lease, in its own namespace. */
+  private createLeaderElectionRbac(): [k8s.KubeRole, k8s.KubeRoleBinding] {
+    const role = new k8s.KubeRole(this, 'LeaderElectionRole', {
+      metadata: this.metadata(`${NAME}-leader-election`),
       rules: [
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [NAME], verbs: ['get', 'update', 'patch'] },
       ],
     });
-    this.leaderElectionRoleBinding = new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
-      metadata: meta(`${NAME}-leader-election`),
+    const binding = new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
+      metadata: this.metadata(`${NAME}-leader-election`),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-leader-election` },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: this.namespace }],
     });
+    return [role, binding];
+  }
 
-    const selector = { [LABELS.name]: 'kubeopencode', [LABELS.component]: 'controller' };
-    const httpGet = (p: string, port: number) => ({ httpGet: { path: p, port: k8s.IntOrString.fromNumber(port) } });
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: meta(NAME),
+  /** The controller Deployment: `kubeopencode-controller run`, restricted, read-only root, metrics and health ports. */
+  private createDeployment(): k8s.KubeDeployment {
+    return new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: this.metadata(NAME),
       spec: {
-        replicas: props.replicas ?? 1,
-        selector: { matchLabels: selector },
+        replicas: this.props.replicas ?? 1,
+        selector: { matchLabels: controllerSelector() },
         template: {
-          metadata: { labels },
+          metadata: { labels: controllerLabels() },
           spec: {
             serviceAccountName: NAME,
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{
-              name: 'controller',
-              image: props.image ?? IMAGES.controller,
-              command: [CONTROLLER.name, 'run'],
-              env: [
-                { name: CONTROLLER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: CONTROLLER_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                { name: CONTROLLER_ENV.logLevel, value: props.logLevel ?? CONTROLLER_DEFAULTS.logLevel },
-                { name: CONTROLLER_ENV.podStartGraceSeconds, value: String(props.podStartGraceSeconds ?? CONTROLLER_DEFAULTS.podStartGraceSeconds) },
-                { name: CONTROLLER_ENV.metricsPort, value: String(METRICS_PORT) },
-                { name: CONTROLLER_ENV.healthPort, value: String(HEALTH_PORT) },
-              ],
-              ports: [
-                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
-                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
-              ],
-              livenessProbe: { ...httpGet('/healthz', HEALTH_PORT), periodSeconds: 20, failureThreshold: 3 },
-              readinessProbe: { ...httpGet('/readyz', HEALTH_PORT), periodSeconds: 10, failureThreshold: 3 },
-              resources: resourcesOr(props.resources, DEFAULT_RESOURCES.controller),
-              securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
-              // git ls-remote (Rollout contexts) writes a credentials file and a CA bundle here
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            }],
+            containers: [this.createContainer()],
             volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
           },
         },
       },
     });
-    this.metricsService = new k8s.KubeService(this, 'MetricsService', {
-      metadata: meta(`${NAME}-metrics`),
-      spec: { selector, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }] },
-    });
+  }
+
+  private createContainer(): k8s.Container {
+    const props = this.props;
+    const httpGet = (p: string, port: number) => ({ httpGet: { path: p, port: k8s.IntOrString.fromNumber(port) } });
+    return {
+      name: 'controller',
+      image: props.image ?? IMAGES.controller,
+      command: [CONTROLLER.name, 'run'],
+      env: [
+        { name: CONTROLLER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: CONTROLLER_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: CONTROLLER_ENV.logLevel, value: props.logLevel ?? CONTROLLER_DEFAULTS.logLevel },
+        { name: CONTROLLER_ENV.podStartGraceSeconds, value: String(props.podStartGraceSeconds ?? CONTROLLER_DEFAULTS.podStartGraceSeconds) },
+        { name: CONTROLLER_ENV.metricsPort, value: String(METRICS_PORT) },
+        { name: CONTROLLER_ENV.healthPort, value: String(HEALTH_PORT) },
+      ],
+      ports: [
+        { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+        { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+      ],
+      livenessProbe: { ...httpGet('/healthz', HEALTH_PORT), periodSeconds: 20, failureThreshold: 3 },
+      readinessProbe: { ...httpGet('/readyz', HEALTH_PORT), periodSeconds: 10, failureThreshold: 3 },
+      resources: resourcesOr(props.resources, DEFAULT_RESOURCES.controller),
+      securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
+      // git ls-remote (Rollout contexts) writes a credentials file and a CA bundle here
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    };
   }
 }
 

@@ -6,7 +6,7 @@ import { cronFields, cronSyntaxError, isTimeZone } from '../common/cron';
 import { API_GROUP, CONTROLLER, CONTROLLER_ENV, CronTaskSpec, DEFAULTS, IMAGES, LABELS, MANAGED_BY, NAMES } from '../api';
 import { DEFAULT_RESOURCES, ResourceSpec, resourcesOr } from '../pod/resources';
 import { RESTRICTED_SECURITY_CONTEXT } from '../pod/security';
-import { Problems, describe, isDnsLabel } from '../validation';
+import { Problems, isDnsLabel, quoteValue } from '../validation';
 import { IClusterConfig, clusterConfigFor } from './lookup';
 import { TaskProps, taskSpecJson, validateTaskSpec } from './task';
 
@@ -75,18 +75,34 @@ export class CronTask extends Construct {
   public readonly role: k8s.KubeRole;
   public readonly roleBinding: k8s.KubeRoleBinding;
 
+  private readonly props: CronTaskProps;
+
   constructor(scope: Construct, id: string, props: CronTaskProps) {
     super(scope, id);
+    this.props = props;
     this.name = props.metadata?.name ?? id;
     this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
-    const timeZone = props.timeZone ?? DEFAULTS.cronTimeZone;
+    this.validateProps();
 
+    this.resource = this.createResource();
+    [this.serviceAccount, this.role, this.roleBinding] = this.createJobRbac();
+    this.cronJob = this.createCronJob();
+  }
+
+  private get timeZone(): string {
+    return this.props.timeZone ?? DEFAULTS.cronTimeZone;
+  }
+
+  /** Every problem of the props at once, naming the field and what is allowed. */
+  private validateProps(): void {
+    const props = this.props;
+    const timeZone = this.timeZone;
     const problems = new Problems('CronTask', this);
     problems.check(isDnsLabel(this.name) && this.name.length <= 52, 'metadata.name', `'${this.name}' must be a DNS label of at most 52 characters (it names the CronJob)`);
     validateSchedule(props.schedule, timeZone, problems);
     problems.check(isTimeZone(timeZone), 'timeZone', `'${timeZone}' is not an IANA time zone (e.g. UTC, Europe/Berlin, Asia/Shanghai)`);
     if (props.concurrencyPolicy !== undefined) {
-      problems.check(POLICIES.includes(props.concurrencyPolicy), 'concurrencyPolicy', `${describe(props.concurrencyPolicy)} must be one of Allow, Forbid, Replace`);
+      problems.check(POLICIES.includes(props.concurrencyPolicy), 'concurrencyPolicy', `${quoteValue(props.concurrencyPolicy)} must be one of Allow, Forbid, Replace`);
     }
     if (props.maxRetainedTasks !== undefined) {
       problems.check(Number.isInteger(props.maxRetainedTasks) && props.maxRetainedTasks >= 1, 'maxRetainedTasks', `${props.maxRetainedTasks} must be an integer of at least 1`);
@@ -97,16 +113,25 @@ export class CronTask extends Construct {
     if (!props.taskTemplate?.spec) problems.add('taskTemplate.spec', 'is required (the Task to create)');
     else validateTaskSpec(props.taskTemplate.spec as TaskProps, problems, 'taskTemplate.spec');
     problems.throwIfAny();
+  }
 
-    const labels = {
+  private labels(): Record<string, string> {
+    return {
       [LABELS.name]: 'kubeopencode',
       [LABELS.instance]: this.name,
       [LABELS.managedBy]: MANAGED_BY,
       [LABELS.cronTask]: this.name,
     };
-    const meta = (name: string) => ({ name, namespace: this.namespace, labels });
+  }
 
-    this.resource = new gen.CronTask(this, 'Resource', {
+  private metadata(name: string): ApiObjectMetadata {
+    return { name, namespace: this.namespace, labels: this.labels() };
+  }
+
+  /** The CronTask custom resource, as the user wrote it. */
+  private createResource(): ApiObject {
+    const props = this.props;
+    return new gen.CronTask(this, 'Resource', {
       metadata: { ...props.metadata, name: this.name, namespace: this.namespace },
       spec: {
         schedule: props.schedule,
@@ -121,28 +146,36 @@ export class CronTask extends Construct {
         },
       },
     });
+  }
 
+  /** The job's ServiceAccount and a Role (with its binding) to create and stop this CronTask's Tasks. */
+  private createJobRbac(): [k8s.KubeServiceAccount, k8s.KubeRole, k8s.KubeRoleBinding] {
     const sa = NAMES.cronTaskServiceAccount(this.name);
-    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(sa), automountServiceAccountToken: true });
-    this.role = new k8s.KubeRole(this, 'Role', {
-      metadata: meta(sa),
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: this.metadata(sa), automountServiceAccountToken: true });
+    const role = new k8s.KubeRole(this, 'Role', {
+      metadata: this.metadata(sa),
       rules: [
         // Forbid and maxRetainedTasks count the children; Replace stops the active one with the stop annotation
         { apiGroups: [API_GROUP], resources: ['tasks'], verbs: ['get', 'list', 'create', 'patch'] },
         { apiGroups: [API_GROUP], resources: ['crontasks'], resourceNames: [this.name], verbs: ['get'] },
       ],
     });
-    this.roleBinding = new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: meta(sa),
+    const roleBinding = new k8s.KubeRoleBinding(this, 'RoleBinding', {
+      metadata: this.metadata(sa),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: this.namespace }],
     });
+    return [serviceAccount, role, roleBinding];
+  }
 
-    this.cronJob = new k8s.KubeCronJob(this, 'CronJob', {
-      metadata: meta(this.name),
+  /** The CronJob that fires on the schedule and runs `crontask-fire`, which creates one Task. */
+  private createCronJob(): k8s.KubeCronJob {
+    const props = this.props;
+    return new k8s.KubeCronJob(this, 'CronJob', {
+      metadata: this.metadata(this.name),
       spec: {
         schedule: props.schedule,
-        timeZone,
+        timeZone: this.timeZone,
         suspend: props.suspend ?? false,
         startingDeadlineSeconds: props.startingDeadlineSeconds,
         // one creator job at a time; the CronTask's own concurrencyPolicy is applied to Tasks by crontask-fire
@@ -150,33 +183,39 @@ export class CronTask extends Construct {
         successfulJobsHistoryLimit: 1,
         failedJobsHistoryLimit: 3,
         jobTemplate: {
-          metadata: { labels },
+          metadata: { labels: this.labels() },
           spec: {
             backoffLimit: 3,
             activeDeadlineSeconds: 300,
             ttlSecondsAfterFinished: 3600,
             template: {
-              metadata: { labels },
-              spec: {
-                restartPolicy: 'OnFailure',
-                serviceAccountName: sa,
-                securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
-                containers: [{
-                  name: 'crontask-fire',
-                  image: props.controllerImage ?? (Lazy.any({ produce: () => clusterConfigFor(this, props.clusterConfig)?.systemImage ?? IMAGES.controller }) as any),
-                  command: [CONTROLLER.name, 'crontask-fire'],
-                  env: [
-                    { name: CONTROLLER_ENV.cronTaskName, value: this.name },
-                    { name: CONTROLLER_ENV.cronTaskNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  ],
-                  resources: resourcesOr(props.jobResources, DEFAULT_RESOURCES.cronTaskJob),
-                  securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
-                }],
-              },
+              metadata: { labels: this.labels() },
+              spec: this.createJobPodSpec(),
             },
           },
         },
       },
     });
+  }
+
+  /** The job's pod: the controller image's `crontask-fire`, restricted, as uid 65532. */
+  private createJobPodSpec(): k8s.PodSpec {
+    const props = this.props;
+    return {
+      restartPolicy: 'OnFailure',
+      serviceAccountName: NAMES.cronTaskServiceAccount(this.name),
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+      containers: [{
+        name: 'crontask-fire',
+        image: props.controllerImage ?? Lazy.any({ produce: () => clusterConfigFor(this, props.clusterConfig)?.systemImage ?? IMAGES.controller }),
+        command: [CONTROLLER.name, 'crontask-fire'],
+        env: [
+          { name: CONTROLLER_ENV.cronTaskName, value: this.name },
+          { name: CONTROLLER_ENV.cronTaskNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        ],
+        resources: resourcesOr(props.jobResources, DEFAULT_RESOURCES.cronTaskJob),
+        securityContext: { ...RESTRICTED_SECURITY_CONTEXT, readOnlyRootFilesystem: true },
+      }],
+    };
   }
 }

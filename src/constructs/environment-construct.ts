@@ -3,6 +3,7 @@ import { ContextItem, CredentialSpec, Environment, SkillSource } from '../api';
 import { validateContexts } from '../pod/contexts';
 import { validateCredentials } from '../pod/credentials';
 import { validateSkills } from '../pod/skills';
+import type { EveryKey } from './merge';
 import { Problems } from '../validation';
 
 /**
@@ -54,10 +55,13 @@ export abstract class EnvironmentConstruct extends Construct {
   /** Called after a mutator: drop whatever was computed from the old lists. */
   protected abstract changed(): void;
 
-  /** The construct's own environment fields, with mutator additions; a list only where the props or a mutator set it. */
+  /**
+   * The construct's own environment fields, with mutator additions; a list only where the props or a mutator set it.
+   * Typed EveryKey so that a field added to the AgentTemplate spec and not listed here fails the build.
+   */
   protected ownEnvironment(): Environment {
     const p = this.given;
-    return {
+    const own: EveryKey<Environment> = {
       agentImage: p.agentImage,
       executorImage: p.executorImage,
       attachImage: p.attachImage,
@@ -72,5 +76,6 @@ export abstract class EnvironmentConstruct extends Construct {
       podSpec: p.podSpec,
       config: p.config,
     };
+    return own;
   }
 }

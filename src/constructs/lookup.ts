@@ -34,6 +34,11 @@ export function markClusterConfig(c: IClusterConfig): void {
   indexes.delete(c.node.root);
 }
 
+/** True when mark*() branded `c` (a symbol property: a construct from another copy of the package still counts). */
+function isMarked(c: IConstruct, brand: symbol): boolean {
+  return (c as IConstruct & { readonly [brand: symbol]: unknown })[brand] === true;
+}
+
 interface AppIndex {
   templates: Map<string, IAgentTemplate[]>;
   /** KubeOpenCodeConfigs by the scope they were created in (normally their chart). */
@@ -52,12 +57,12 @@ function indexOf(scope: IConstruct): AppIndex {
   if (!idx) {
     idx = { templates: new Map(), configs: new Map() };
     for (const c of root.node.findAll()) {
-      if ((c as any)[TEMPLATE]) {
+      if (isMarked(c, TEMPLATE)) {
         const t = c as IAgentTemplate;
         const list = idx.templates.get(t.name) ?? [];
         list.push(t);
         idx.templates.set(t.name, list);
-      } else if ((c as any)[CLUSTER_CONFIG] && c.node.scope) {
+      } else if (isMarked(c, CLUSTER_CONFIG) && c.node.scope) {
         const list = idx.configs.get(c.node.scope) ?? [];
         list.push(c as IClusterConfig);
         idx.configs.set(c.node.scope, list);
@@ -78,7 +83,7 @@ export function templateNames(scope: IConstruct): string[] {
 }
 
 export function isClusterConfig(c: IConstruct): c is IClusterConfig {
-  return Boolean((c as any)[CLUSTER_CONFIG]);
+  return isMarked(c, CLUSTER_CONFIG);
 }
 
 /**

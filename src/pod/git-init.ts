@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { PATHS } from '../api';
-import { gitInitEnv, gitSyncEnv } from './scripts';
+import { GitInitOptions, GitSyncOptions, gitInitEnv, gitSyncEnv } from './scripts';
 import { SystemBase, containerName, scriptContainer } from './system';
 
 /** A Git secretRef as a mounted directory the scripts' credential helper reads (never env, argv or URL). */
@@ -22,13 +22,13 @@ export function gitCredentials(secretName: string | undefined, volume: string, n
   };
 }
 
-export interface GitCheckout {
+/**
+ * A git script's container beyond the script's own options: its index (the short container name when the long one
+ * is too long), the context or skill name (in the container name and every log line), its volumes and the credentials.
+ */
+export interface GitContainerPlacement {
   readonly index: number;
-  readonly name: string;
-  readonly repository: string;
-  readonly ref: string;
-  readonly depth: number;
-  readonly recurseSubmodules: boolean;
+  readonly contextName: string;
   readonly credentials: GitCredentialMount;
   readonly mounts: k8s.VolumeMount[];
 }
@@ -36,26 +36,14 @@ export interface GitCheckout {
 /** git-init: one per Git context (and per skill source); checks out into dest, skipping when already there. */
 export function gitInitContainer(
   base: SystemBase,
-  o: GitCheckout & { dest: string; refresh?: boolean; prefix?: string },
+  o: Omit<GitInitOptions, 'credentialsDir'> & GitContainerPlacement & { readonly prefix?: string },
 ): k8s.Container {
   return scriptContainer(
     base,
-    containerName(o.prefix ?? 'git-init', o.name, o.index),
+    containerName(o.prefix ?? 'git-init', o.contextName, o.index),
     base.images.git,
     { file: 'git-init.sh' },
-    [
-      ...gitInitEnv({
-        contextName: o.name,
-        repository: o.repository,
-        ref: o.ref,
-        depth: o.depth,
-        recurseSubmodules: o.recurseSubmodules,
-        credentialsDir: o.credentials.dir,
-        dest: o.dest,
-      }),
-      // Rollout contexts: a restart exists to pick up the new commit, so an existing checkout is updated
-      ['GIT_UPDATE_EXISTING', o.refresh ? 'true' : undefined],
-    ],
+    gitInitEnv(gitScriptOptions(o)),
     [...o.mounts, ...o.credentials.mounts],
   );
 }
@@ -63,27 +51,25 @@ export function gitInitContainer(
 /** HotReload: a one-time sync as init container (the link exists before opencode starts) and the looping sidecar. */
 export function gitSyncContainers(
   base: SystemBase,
-  o: GitCheckout & { root: string; link: string; intervalSeconds: number },
+  o: Omit<GitSyncOptions, 'credentialsDir' | 'oneTime'> & GitContainerPlacement,
 ): { init: k8s.Container; sidecar: k8s.Container } {
   const make = (prefix: string, oneTime: boolean) =>
     scriptContainer(
       base,
-      containerName(prefix, o.name, o.index),
+      containerName(prefix, o.contextName, o.index),
       base.images.git,
       { file: 'git-sync.sh' },
       gitSyncEnv({
-        contextName: o.name,
-        repository: o.repository,
-        ref: o.ref,
-        depth: o.depth,
-        recurseSubmodules: o.recurseSubmodules,
-        credentialsDir: o.credentials.dir,
-        root: o.root,
-        link: o.link,
+        ...gitScriptOptions(o),
         intervalSeconds: oneTime ? undefined : o.intervalSeconds,
         oneTime: oneTime ? true : undefined,
       }),
       [...o.mounts, ...o.credentials.mounts],
     );
   return { init: make('git-init', true), sidecar: make('git-sync', false) };
+}
+
+/** The script's options: the placement's credentials as the directory the credential helper reads. */
+function gitScriptOptions<T extends GitContainerPlacement>(o: T): T & { credentialsDir?: string } {
+  return { ...o, credentialsDir: o.credentials.dir };
 }

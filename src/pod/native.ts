@@ -1,4 +1,4 @@
-import { Problems, describe } from '../validation';
+import { Problems, quoteValue } from '../validation';
 
 /**
  * cdk8s's generated L1 classes silently drop keys they do not know. For Kubernetes-native objects that users pass
@@ -13,7 +13,7 @@ export function checkKnownFields(
 ): void {
   if (value === undefined) return;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.add(field, `must be an object, got ${describe(value)}`);
+    problems.add(field, `must be an object, got ${quoteValue(value)}`);
     return;
   }
   let converted: unknown;

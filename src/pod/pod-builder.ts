@@ -1,8 +1,8 @@
 import { k8s } from 'cdk8s-plus-28';
 import { ENV, Environment, IMAGES, PATHS } from '../api';
 import { kubeletLiteral } from '../common/kubelet';
-import { caBundleWiring } from './ca-bundle';
-import { planContexts, resolveMountPath } from './contexts';
+import { CaWiring, caBundleWiring } from './ca-bundle';
+import { ContextPlan, planContexts, resolveMountPath } from './contexts';
 import { credentialWiring } from './credentials';
 import { renderOpencodeConfig } from './opencode-config';
 import { proxyEnv } from './proxy';
@@ -65,20 +65,8 @@ export interface AgentPod {
  */
 export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => MainContainerSpec): AgentPod {
   const e = input.environment;
-  const ws = e.workspaceDir!;
   const ca = caBundleWiring(e.caBundle);
-  const securityContext = containerSecurityContext(e.podSpec);
-  const proxy = proxyEnv(e.proxy);
-  const base: SystemBase = {
-    images: resolveSystemImages(input.systemImages),
-    // HOME: the script containers run as a uid their image does not know (HOME would be /)
-    env: [{ name: 'HOME', value: PATHS.tmp }, ...proxy, ...(ca ? [ca.env] : [])],
-    mounts: [tmpMount, ...(ca ? [ca.mount] : [])],
-    securityContext: systemSecurityContext(e.podSpec),
-    workspaceDir: ws,
-    scripts: new Set(),
-  };
-
+  const base = systemBase(e, ca, input.systemImages);
   const contexts = planContexts({
     contexts: e.contexts ?? [],
     base,
@@ -90,24 +78,99 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
   const opencodeJson = renderOpencodeConfig(input.opencodeConfig, skills.paths);
   const generated: Record<string, string> = { ...contexts.generated };
   if (opencodeJson) generated['opencode.json'] = opencodeJson;
+  const parts: PodParts = { e, base, ca, contexts, skills, credentials, opencodeJson };
 
   // opencode-init: the agent image's own ENTRYPOINT copies its /opencode to ${TOOLS_DIR}/${OPENCODE_BIN}, so any image
   // that follows the upstream contract works; the executor image then needs no opencode of its own
   const opencode = PATHS.opencodeBinary;
-  const volumes: k8s.Volume[] = [{ name: TOOLS_VOLUME, emptyDir: {} }];
-  // writable: /tools/opencode.json is mounted into it, and a mount point below a read-only mount cannot be created
-  const mainMounts: k8s.VolumeMount[] = [{ name: TOOLS_VOLUME, mountPath: PATHS.toolsDir }];
-  const initContainers: k8s.Container[] = [opencodeInitContainer(e, base)];
-  initContainers.push(...contexts.initContainers, ...skills.initContainers);
+  const initContainers: k8s.Container[] = [opencodeInitContainer(e, base), ...contexts.initContainers, ...skills.initContainers];
+  const mainContainer = createMainContainer(parts, main(opencode));
+  const volumes: k8s.Volume[] = [
+    { name: TOOLS_VOLUME, emptyDir: {} },
+    input.workspaceVolume ?? { name: WORKSPACE_VOLUME, emptyDir: {} },
+    { name: TMP_VOLUME, emptyDir: {} },
+    ...(Object.keys(generated).length > 0 ? [{ name: GENERATED_VOLUME, configMap: { name: input.generatedConfigMap } }] : []),
+    ...(ca ? [ca.volume] : []),
+    ...optional(scriptsVolume(base, input.scriptsConfigMap)),
+    ...contexts.volumes,
+    ...skills.volumes,
+    ...credentials.volumes,
+  ];
 
+  return {
+    opencode,
+    generated,
+    spec: {
+      ...podLevelSettings(e),
+      initContainers: initContainers.length ? withSystemResources(initContainers, e.podSpec) : undefined,
+      containers: [mainContainer, ...withSystemResources(contexts.sidecars, e.podSpec)],
+      volumes,
+    },
+  };
+}
+
+/** What buildAgentPod has planned before it assembles the main container. */
+interface PodParts {
+  readonly e: Environment;
+  readonly base: SystemBase;
+  readonly ca: CaWiring | undefined;
+  readonly contexts: ContextPlan;
+  readonly skills: ReturnType<typeof planSkills>;
+  readonly credentials: ReturnType<typeof credentialWiring>;
+  readonly opencodeJson: string | undefined;
+}
+
+/** What every system container (init scripts, git-sync) shares: images, proxy and CA env, /tmp, security. */
+function systemBase(e: Environment, ca: CaWiring | undefined, images: SystemImages | undefined): SystemBase {
+  return {
+    images: resolveSystemImages(images),
+    // HOME: the script containers run as a uid their image does not know (HOME would be /)
+    env: [{ name: 'HOME', value: PATHS.tmp }, ...proxyEnv(e.proxy), ...(ca ? [ca.env] : [])],
+    mounts: [tmpMount, ...(ca ? [ca.mount] : [])],
+    securityContext: systemSecurityContext(e.podSpec),
+    workspaceDir: e.workspaceDir!,
+    scripts: new Set(),
+  };
+}
+
+/** The opencode container: the mode's command, ports and probes, with the environment's env and mounts. */
+function createMainContainer(parts: PodParts, m: MainContainerSpec): k8s.Container {
+  const { e, base, contexts, skills, credentials, opencodeJson } = parts;
+  const ws = e.workspaceDir!;
+  return {
+    name: m.name,
+    image: e.executorImage ?? IMAGES.executor,
+    command: m.command,
+    workingDir: ws,
+    env: [...mainEnv(parts), ...(m.env ?? []), ...base.env.filter((v) => v.name !== 'HOME'), ...credentials.env],
+    ports: m.ports,
+    startupProbe: m.startupProbe,
+    readinessProbe: m.readinessProbe,
+    livenessProbe: m.livenessProbe,
+    resources: mainResources(e.podSpec),
+    volumeMounts: [
+      { name: WORKSPACE_VOLUME, mountPath: ws },
+      // writable: /tools/opencode.json is mounted into it, and a mount point below a read-only mount cannot be created
+      { name: TOOLS_VOLUME, mountPath: PATHS.toolsDir },
+      ...(opencodeJson ? [{ name: GENERATED_VOLUME, mountPath: PATHS.opencodeConfig, subPath: 'opencode.json', readOnly: true }] : []),
+      ...base.mounts,
+      ...contexts.mainMounts,
+      ...skills.mainMounts,
+      ...credentials.mounts,
+      ...(m.mounts ?? []),
+    ],
+    securityContext: containerSecurityContext(e.podSpec),
+  };
+}
+
+/** The main container's own env: HOME, WORKSPACE_DIR, where opencode finds its config and instructions, git safety. */
+function mainEnv({ e, ca, contexts, opencodeJson }: PodParts): k8s.EnvVar[] {
+  const ws = e.workspaceDir!;
   const env: k8s.EnvVar[] = [
     { name: 'HOME', value: PATHS.tmp },
     { name: ENV.workspaceDir, value: ws },
   ];
-  if (opencodeJson) {
-    env.push({ name: ENV.opencodeConfig, value: PATHS.opencodeConfig });
-    mainMounts.push({ name: GENERATED_VOLUME, mountPath: PATHS.opencodeConfig, subPath: 'opencode.json', readOnly: true });
-  }
+  if (opencodeJson) env.push({ name: ENV.opencodeConfig, value: PATHS.opencodeConfig });
   // OpenCode loads AGENTS.md only from its working directory up to the Git worktree root; the server runs in
   // workspaceDir, so a repository checked out below it (mountPath: code) would go unread. Listing each Git context's
   // AGENTS.md as an instruction loads it wherever the repository sits (a missing file is ignored).
@@ -121,52 +184,7 @@ export function buildAgentPod(input: AgentPodInput, main: (opencode: string) => 
   }
   if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: PATHS.customCaCert });
   env.push(...safeDirectoryEnv(contexts.agentCheckouts));
-
-  const m = main(opencode);
-  volumes.push(
-    input.workspaceVolume ?? { name: WORKSPACE_VOLUME, emptyDir: {} },
-    { name: TMP_VOLUME, emptyDir: {} },
-    ...(Object.keys(generated).length > 0 ? [{ name: GENERATED_VOLUME, configMap: { name: input.generatedConfigMap } }] : []),
-    ...(ca ? [ca.volume] : []),
-    ...optional(scriptsVolume(base, input.scriptsConfigMap)),
-    ...contexts.volumes,
-    ...skills.volumes,
-    ...credentials.volumes,
-  );
-
-  const mainContainer: k8s.Container = {
-    name: m.name,
-    image: e.executorImage ?? IMAGES.executor,
-    command: m.command,
-    workingDir: ws,
-    env: [...env, ...(m.env ?? []), ...base.env.filter((v) => v.name !== 'HOME'), ...credentials.env],
-    ports: m.ports,
-    startupProbe: m.startupProbe,
-    readinessProbe: m.readinessProbe,
-    livenessProbe: m.livenessProbe,
-    resources: mainResources(e.podSpec),
-    volumeMounts: [
-      { name: WORKSPACE_VOLUME, mountPath: ws },
-      ...mainMounts,
-      ...base.mounts,
-      ...contexts.mainMounts,
-      ...skills.mainMounts,
-      ...credentials.mounts,
-      ...(m.mounts ?? []),
-    ],
-    securityContext,
-  };
-
-  return {
-    opencode,
-    generated,
-    spec: {
-      ...podLevelSettings(e),
-      initContainers: initContainers.length ? withSystemResources(initContainers, e.podSpec) : undefined,
-      containers: [mainContainer, ...withSystemResources(contexts.sidecars, e.podSpec)],
-      volumes,
-    },
-  };
+  return env;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { PodSettings } from '../api';
-import { resourceRequirements } from './security';
 
 /**
  * Requests and limits for every container the library emits, so a namespace with a ResourceQuota (on requests or
@@ -26,6 +25,18 @@ export interface ResourceSpec {
   readonly requests?: Record<string, string | number>;
   /** Limits of cpu, memory, … @default - none */
   readonly limits?: Record<string, string | number>;
+}
+
+/** podSpec.resources as YAML gives it (quantities as strings or numbers) → the L1 type. */
+export function resourceRequirements(r: ResourceSpec | undefined): k8s.ResourceRequirements | undefined {
+  if (!r) return undefined;
+  const q = (m?: Readonly<Record<string, string | number>>) =>
+    m
+      ? Object.fromEntries(
+        Object.entries(m).map(([k, v]) => [k, typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v)]),
+      )
+      : undefined;
+  return { ...r, limits: q(r.limits), requests: q(r.requests) } as k8s.ResourceRequirements;
 }
 
 /** The L1 form of `given`, or of `dflt` when nothing is given. */
@@ -68,13 +79,13 @@ export function withSystemResources(containers: k8s.Container[], pod: PodSetting
 }
 
 /** Every resources field of podSpec, with its path, for the synth-time field check. */
-export function podResourceFields(pod: PodSettings | undefined): Array<[string, Record<string, any>]> {
+export function podResourceFields(pod: PodSettings | undefined): Array<[string, ResourceSpec]> {
   const sc = pod?.systemContainers;
-  const out: Array<[string, Record<string, any> | undefined]> = [
+  const out: Array<[string, ResourceSpec | undefined]> = [
     ['podSpec.resources', pod?.resources],
     ['podSpec.systemContainers.resources', sc?.resources],
-    ...KIND_BY_PREFIX.map(([, k]): [string, Record<string, any> | undefined] => [`podSpec.systemContainers.${k}.resources`, sc?.[k]?.resources]),
+    ...KIND_BY_PREFIX.map(([, k]): [string, ResourceSpec | undefined] => [`podSpec.systemContainers.${k}.resources`, sc?.[k]?.resources]),
     ['podSpec.systemContainers.attach.resources', sc?.attach?.resources],
   ];
-  return out.filter((e): e is [string, Record<string, any>] => e[1] !== undefined);
+  return out.filter((e): e is [string, ResourceSpec] => e[1] !== undefined);
 }

@@ -5,7 +5,9 @@ import { readAsset } from '../assets';
  * the scripts ConfigMap (scripts-configmap.ts) and run as `sh /kubeopencode/scripts/<file>`, every input in env vars. The sources live in assets/scripts/*.sh:
  * common.sh (logging, CA bundle, credential helper, retries) is prepended to each script so every text is
  * self-contained, and full-line comments and blank lines are dropped to keep the manifests compact (the env
- * contract is documented in each source file's header and in the option interfaces below).
+ * contract is documented in each source file's header). The option interfaces below cover what the constructs set;
+ * the scripts also read knobs no construct sets (RETRY_ATTEMPTS, RETRY_DELAY, GIT_SYNC_MAX_FAILURES,
+ * URL_HEADERS_FILE), which the tests in test/pod/scripts pass as plain env.
  *
  * The scripts run under dash and busybox ash (images alpine/git and curlimages/curl); the tests in
  * test/pod/scripts run these exact texts, as files, under both.
@@ -57,16 +59,6 @@ export type ScriptEnv = Array<[string, string | undefined]>;
 export interface CommonScriptOptions {
   /** Shown in every log line, e.g. `git-init[codebase]: ...`. */
   readonly contextName?: string;
-  /**
-   * Attempts for a transiently failing network operation.
-   * @default 3 (the script's default)
-   */
-  readonly retryAttempts?: number;
-  /**
-   * Seconds between attempts.
-   * @default 5 (the script's default)
-   */
-  readonly retryDelaySeconds?: number;
 }
 
 /**
@@ -114,8 +106,6 @@ export interface GitSyncOptions extends GitScriptOptions {
   readonly intervalSeconds?: number;
   /** Sync once and exit (the init container of a HotReload context). @default false */
   readonly oneTime?: boolean;
-  /** Loop mode: exit after this many consecutive failures; -1 = never. @default -1 */
-  readonly maxFailures?: number;
 }
 
 export interface UrlFetchOptions extends CommonScriptOptions {
@@ -128,18 +118,12 @@ export interface UrlFetchOptions extends CommonScriptOptions {
    * @default 30
    */
   readonly timeoutSeconds?: number;
-  /** File of extra request headers ("Name: value" per line), e.g. from a mounted Secret. */
-  readonly headersFile?: string;
 }
 
 const str = (v: number | boolean | undefined): string | undefined => (v === undefined ? undefined : String(v));
 
 function commonEnv(o: CommonScriptOptions): ScriptEnv {
-  return [
-    ['CONTEXT_NAME', o.contextName],
-    ['RETRY_ATTEMPTS', str(o.retryAttempts)],
-    ['RETRY_DELAY', str(o.retryDelaySeconds)],
-  ];
+  return [['CONTEXT_NAME', o.contextName]];
 }
 
 function gitEnv(o: GitScriptOptions): ScriptEnv {
@@ -155,7 +139,8 @@ function gitEnv(o: GitScriptOptions): ScriptEnv {
 
 /** Env of gitInitScript(). */
 export function gitInitEnv(o: GitInitOptions): ScriptEnv {
-  return [...commonEnv(o), ...gitEnv(o), ['GIT_DEST', o.dest], ['GIT_UPDATE_EXISTING', str(o.updateExisting)]];
+  // only when on, like GIT_RECURSE_SUBMODULES: the script defaults to false
+  return [...commonEnv(o), ...gitEnv(o), ['GIT_DEST', o.dest], ['GIT_UPDATE_EXISTING', o.updateExisting ? 'true' : undefined]];
 }
 
 /** Env of gitSyncScript(). */
@@ -167,7 +152,6 @@ export function gitSyncEnv(o: GitSyncOptions): ScriptEnv {
     ['GIT_SYNC_LINK', o.link],
     ['GIT_SYNC_INTERVAL', str(o.intervalSeconds)],
     ['GIT_SYNC_ONE_TIME', str(o.oneTime)],
-    ['GIT_SYNC_MAX_FAILURES', str(o.maxFailures)],
   ];
 }
 
@@ -178,6 +162,5 @@ export function urlFetchEnv(o: UrlFetchOptions): ScriptEnv {
     ['URL_SOURCE', o.source],
     ['URL_DEST', o.dest],
     ['URL_TIMEOUT', str(o.timeoutSeconds)],
-    ['URL_HEADERS_FILE', o.headersFile],
   ];
 }

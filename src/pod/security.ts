@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { PodSettings } from '../api';
 import { Problems } from '../validation';
 import { checkKnownFields } from './native';
-import { podResourceFields } from './resources';
+import { ResourceSpec, podResourceFields, resourceRequirements } from './resources';
 
 /**
  * The Restricted Pod Security Standard's container settings, applied to every container (init containers and sidecars
@@ -54,18 +54,6 @@ export function validatePodSettings(pod: PodSettings | undefined, problems: Prob
     checkKnownFields(problems, `podSpec.scheduling.tolerations[${i}]`, t, k8s.toJson_Toleration),
   );
   for (const [field, value] of podResourceFields(pod)) {
-    checkKnownFields(problems, field, value, (r: any) => k8s.toJson_ResourceRequirements(resourceRequirements(r)));
+    checkKnownFields(problems, field, value, (r: ResourceSpec) => k8s.toJson_ResourceRequirements(resourceRequirements(r)));
   }
-}
-
-/** podSpec.resources as YAML gives it (quantities as strings or numbers) → the L1 type. */
-export function resourceRequirements(r: Record<string, any> | undefined): k8s.ResourceRequirements | undefined {
-  if (!r) return undefined;
-  const q = (m?: Record<string, string | number>) =>
-    m
-      ? Object.fromEntries(
-        Object.entries(m).map(([k, v]) => [k, typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v)]),
-      )
-      : undefined;
-  return { ...r, limits: q(r.limits), requests: q(r.requests) } as k8s.ResourceRequirements;
 }

@@ -48,7 +48,7 @@ export function planSkills(skills: readonly SkillSource[], base: SystemBase): Sk
     return gitInitContainer(base, {
       prefix: 'git-init-skill',
       index: i,
-      name: s.name,
+      contextName: s.name,
       repository: s.git.repository,
       ref: s.git.ref ?? DEFAULTS.gitRef,
       depth: s.git.depth ?? DEFAULTS.gitDepth,

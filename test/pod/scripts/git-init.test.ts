@@ -46,8 +46,8 @@ describe.each(SHELLS)('git-init under %s', (shell) => {
   /** Env of a run: the contract's defaults via gitInitEnv, the CA, no retry delay. */
   function env(o: { repo?: string; ref?: string; depth?: number; submodules?: boolean; credentials?: string; dest: string },
     extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-    const e: Record<string, string | undefined> = Object.fromEntries(
-      gitInitEnv({
+    const e: Record<string, string | undefined> = Object.fromEntries([
+      ...gitInitEnv({
         contextName: 'codebase',
         repository: o.repo ?? srv.repos.hello.url,
         ref: o.ref,
@@ -55,9 +55,9 @@ describe.each(SHELLS)('git-init under %s', (shell) => {
         recurseSubmodules: o.submodules,
         credentialsDir: o.credentials,
         dest: o.dest,
-        retryDelaySeconds: 0,
       }),
-    );
+      ['RETRY_DELAY', '0'],
+    ]);
     return { CUSTOM_CA_CERT_PATH: pki.caCert, ...e, ...extra };
   }
   const run = (e: Record<string, string | undefined>) => runScript(sb, shell, gitInitScript(), e);

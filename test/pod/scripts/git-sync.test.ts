@@ -91,8 +91,8 @@ echo "iterations=$n"
 describe.each(SHELLS)('git-sync under %s', (shell) => {
   function env(o: { root: string; link?: string; repo?: string; ref?: string; credentials?: string; oneTime?: boolean; interval?: number; submodules?: boolean },
     extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-    const e: Record<string, string | undefined> = Object.fromEntries(
-      gitSyncEnv({
+    const e: Record<string, string | undefined> = Object.fromEntries([
+      ...gitSyncEnv({
         contextName: 'team-prompts',
         repository: o.repo ?? srv.repos.sync.url,
         ref: o.ref,
@@ -102,9 +102,9 @@ describe.each(SHELLS)('git-sync under %s', (shell) => {
         link: o.link ?? path.join(o.root, 'repo'),
         oneTime: o.oneTime,
         intervalSeconds: o.interval,
-        retryDelaySeconds: 0,
       }),
-    );
+      ['RETRY_DELAY', '0'],
+    ]);
     return { CUSTOM_CA_CERT_PATH: pki.caCert, ...e, ...extra };
   }
   const run = (e: Record<string, string | undefined>) => runScript(sb, shell, gitSyncScript(), e);

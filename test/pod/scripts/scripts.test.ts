@@ -57,8 +57,6 @@ test('stripShellComments drops the shebang, comment lines and blank lines only',
 test('env helpers emit the documented names; undefined options stay undefined', () => {
   expect(gitInitEnv({ repository: 'https://x/r.git', dest: '/w' })).toEqual([
     ['CONTEXT_NAME', undefined],
-    ['RETRY_ATTEMPTS', undefined],
-    ['RETRY_DELAY', undefined],
     ['GIT_REPO', 'https://x/r.git'],
     ['GIT_REF', undefined],
     ['GIT_DEPTH', undefined],
@@ -68,16 +66,16 @@ test('env helpers emit the documented names; undefined options stay undefined', 
     ['GIT_UPDATE_EXISTING', undefined],
   ]);
   expect(Object.fromEntries(gitSyncEnv({
-    repository: 'r', root: '/s', link: '/s/repo', intervalSeconds: 300, oneTime: true, maxFailures: -1, depth: 0, recurseSubmodules: false,
+    repository: 'r', root: '/s', link: '/s/repo', intervalSeconds: 300, oneTime: true, depth: 0, recurseSubmodules: false,
   }))).toMatchObject({
-    GIT_SYNC_ROOT: '/s', GIT_SYNC_LINK: '/s/repo', GIT_SYNC_INTERVAL: '300', GIT_SYNC_ONE_TIME: 'true', GIT_SYNC_MAX_FAILURES: '-1',
+    GIT_SYNC_ROOT: '/s', GIT_SYNC_LINK: '/s/repo', GIT_SYNC_INTERVAL: '300', GIT_SYNC_ONE_TIME: 'true',
     GIT_DEPTH: '0', GIT_RECURSE_SUBMODULES: undefined, // false is the scripts' default: not emitted
   });
   expect(Object.fromEntries(gitSyncEnv({
     repository: 'r', root: '/s', link: '/s/repo', intervalSeconds: 300, recurseSubmodules: true,
   })).GIT_RECURSE_SUBMODULES).toBe('true');
-  expect(Object.fromEntries(urlFetchEnv({ source: 'https://x/a', dest: '/w/a', timeoutSeconds: 10, headersFile: '/h', contextName: 'c' })))
-    .toEqual({ CONTEXT_NAME: 'c', RETRY_ATTEMPTS: undefined, RETRY_DELAY: undefined, URL_SOURCE: 'https://x/a', URL_DEST: '/w/a', URL_TIMEOUT: '10', URL_HEADERS_FILE: '/h' });
+  expect(Object.fromEntries(urlFetchEnv({ source: 'https://x/a', dest: '/w/a', timeoutSeconds: 10, contextName: 'c' })))
+    .toEqual({ CONTEXT_NAME: 'c', URL_SOURCE: 'https://x/a', URL_DEST: '/w/a', URL_TIMEOUT: '10' });
 });
 
 test('the sources under assets/scripts are the ones composed', () => {

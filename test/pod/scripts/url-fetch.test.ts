@@ -44,7 +44,7 @@ afterAll(async () => {
 describe.each(SHELLS)('url-fetch under %s', (shell) => {
   function env(o: { source: string; dest: string; headersFile?: string }, extra: Record<string, string | undefined> = {}) {
     const e: Record<string, string | undefined> = Object.fromEntries(
-      urlFetchEnv({ contextName: 'api-spec', source: o.source, dest: o.dest, headersFile: o.headersFile, retryDelaySeconds: 0 }),
+      [...urlFetchEnv({ contextName: 'api-spec', source: o.source, dest: o.dest }), ['URL_HEADERS_FILE', o.headersFile], ['RETRY_DELAY', '0']],
     );
     return { CUSTOM_CA_CERT_PATH: pki.caCert, ...e, ...extra };
   }

@@ -199,6 +199,8 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
       if (c.Running === expectedRunning && c.Queued === N - expectedRunning) steadyAt = at;
     };
     const isDone = (p: string | undefined) => p === 'Completed' || p === 'Failed';
+    /** Tasks the harness saw Queued: their budget is 4 writes, the others' 3. */
+    const everQueued = new Set<string>();
     const onTask = (e: WatchEvent) => {
       if (e.type !== 'ADDED' && e.type !== 'MODIFIED') return;
       const name = e.object.metadata.name;
@@ -207,6 +209,7 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
       const phase = e.object.status?.phase;
       if (prev === 'Running' && (phase === undefined || phase === 'Pending' || phase === 'Queued')) anomalies.regressions.push(`${name} Running → ${phase}`);
       phases.set(name, phase);
+      if (phase === 'Queued') everQueued.add(name);
       checkSteady(e.at);
       if (finishedAt === undefined && isDone(phase) && [...phases.values()].filter(isDone).length === N) finishedAt = e.at;
     };
@@ -342,7 +345,8 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
     for (const p of [50, 99] as const) {
       const v = p === 50 ? lat.p50 : lat.p99;
       const b = p === 50 ? hop.p50 : hop.p99;
-      figures.push({ section: SECTION, name: `slot freed (pod Succeeded) → next queued Task's pod created p${p} (n=${lat.n}${misses ? `, ${misses} freed slots gave no pod in 10 s` : ''})`, value: v, unit: 'ms', baseline: { name: `one write → watch hop p${p} (harness)`, value: b }, ratio: v / b, target: '≤ 100 ms', met: v <= 100 });
+      const limit = p === 50 ? 20 : 100;
+      figures.push({ section: SECTION, name: `slot freed (pod Succeeded) → next queued Task's pod created p${p} (n=${lat.n}${misses ? `, ${misses} freed slots gave no pod in 10 s` : ''})`, value: v, unit: 'ms', baseline: { name: `one write → watch hop p${p} (harness)`, value: b }, ratio: v / b, target: `≤ ${limit} ms`, met: v <= limit });
     }
 
     const failed = [...phases.values()].filter((p) => p === 'Failed').length;
@@ -356,8 +360,14 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
     log(`controller: API writes during the lifecycle of ${N} Tasks: ${[...writes].map(([k, v]) => `${k} ${v}`).join(', ')}`);
     logDiagnostics('lifecycle', m0, m1);
     log(`controller: requests to the Agents' OpenCode servers (stub): ${Object.entries(stub.requests).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-    figures.push({ section: SECTION, name: 'API writes per Task lifecycle, excluding Events', value: other / N, unit: 'writes', baseline: { name: 'harness writes per Task (create, pod Running, pod Succeeded)', value: perTaskHarness }, ratio: other / N / perTaskHarness, target: '≤ 3', met: other / N <= 3 });
-    figures.push({ section: SECTION, name: 'Events written per Task lifecycle', value: events / N, unit: 'writes', baseline: { name: 'harness writes per Task', value: perTaskHarness }, ratio: events / N / perTaskHarness });
+    // the budget: 3 per Task (pod, Running with podName, Completed) + 1 for each that waited (Queued); the quota
+    // ledger (agents/status, one per admission that starts Tasks of a quota Agent) is shown apart
+    const budget = 3 + everQueued.size / N;
+    const ledger = writes.get('PATCH agents/status') ?? 0;
+    log(`controller: ${everQueued.size} of ${N} Tasks waited (Queued); write budget ${budget.toFixed(2)} per Task; quota ledger writes ${ledger}`);
+    figures.push({ section: SECTION, name: `API writes per Task lifecycle, excluding Events (${everQueued.size} of ${N} waited)`, value: other / N, unit: 'writes', baseline: { name: 'harness writes per Task (create, pod Running, pod Succeeded)', value: perTaskHarness }, ratio: other / N / perTaskHarness, target: `≤ ${budget.toFixed(2)} (3, +1 if it waited; ledger included)`, met: other / N <= budget + 1e-9 });
+    figures.push({ section: SECTION, name: 'API writes per Task lifecycle, excluding Events and the quota ledger (agents/status)', value: (other - ledger) / N, unit: 'writes', baseline: { name: 'harness writes per Task', value: perTaskHarness }, ratio: (other - ledger) / N / perTaskHarness, target: `≤ ${budget.toFixed(2)}`, met: (other - ledger) / N <= budget + 1e-9 });
+    figures.push({ section: SECTION, name: 'Events written per Task lifecycle', value: events / N, unit: 'writes', baseline: { name: 'harness writes per Task', value: perTaskHarness }, ratio: events / N / perTaskHarness, target: '≤ 2', met: events / N <= 2 });
     await child.stop();
     child = undefined;
     for (const w of watches.splice(0)) w.stop();
@@ -411,8 +421,8 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
     logDiagnostics('restart', r0, r1);
     figures.push({ section: SECTION, name: `controller RSS, ${total} Tasks + ${pods} pods cached, queue drained`, value: after.rss / MB, unit: 'MB', baseline: { name: 'same process before start (Node + modules)', value: before.rss / MB }, ratio: after.rss / before.rss, target: '≤ 150 MB', met: after.rss / MB <= 150 });
     figures.push({ section: SECTION, name: `controller peak RSS (maxRSS) through sync of ${total} Tasks`, value: after.maxRss / MB, unit: 'MB', baseline: { name: 'same process before start (Node + modules)', value: before.rss / MB }, ratio: after.maxRss / before.rss });
-    figures.push({ section: SECTION, name: `restart with ${total} Tasks: caches synced + queue drained`, value: sinceStartMs, unit: 'ms', baseline: { name: 'one LIST of all Tasks (harness)', value: listMs }, ratio: sinceStartMs / listMs });
-    figures.push({ section: SECTION, name: `API writes on that restart (nothing to change)`, value: restartWrites, unit: 'writes' });
+    figures.push({ section: SECTION, name: `restart with ${total} Tasks: caches synced + queue drained`, value: sinceStartMs, unit: 'ms', baseline: { name: 'one LIST of all Tasks (harness)', value: listMs }, ratio: sinceStartMs / listMs, target: '≤ 1.2×', met: sinceStartMs / listMs <= 1.2 });
+    figures.push({ section: SECTION, name: `API writes on that restart (nothing to change)`, value: restartWrites, unit: 'writes', target: '0', met: restartWrites === 0 });
     await child.stop();
     child = undefined;
     return figures;

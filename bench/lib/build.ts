@@ -42,6 +42,9 @@ export function buildForNode(root: string, dirs: readonly string[] = ['src', 'im
     }
   };
   for (const d of dirs) walk(d);
+  // the package's root as src/assets.ts finds it (package.json above the code), with the assets it reads
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(out, 'package.json'));
+  if (fs.existsSync(path.join(root, 'assets'))) fs.symlinkSync(path.join(root, 'assets'), path.join(out, 'assets'));
   const nodePath = [path.join(root, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
   return {
     dir: out,

@@ -159,10 +159,7 @@ export class Controller {
       agents: w(paths.cr('agents'), (_t, a) => this.queue.add(key('agent', a))),
       templates: w(paths.cr('agenttemplates'), (_t, t) => this.onTemplate(t)),
       cronTasks: w(paths.cr('crontasks'), (_t, c) => this.queue.add(key('crontask', c))),
-      pods: w(paths.core('pods'), (_t, p) => {
-        const task = p.metadata?.labels?.[LABELS.task];
-        if (task) this.queue.add(`task/${p.metadata.namespace}/${task}`);
-      }, SELECTORS.taskPods),
+      pods: w(paths.core('pods'), (_t, p) => this.onTaskPod(p), SELECTORS.taskPods),
       deployments: w(paths.apps('deployments'), (_t, d) => {
         const agent = d.metadata?.labels?.[LABELS.agent];
         if (agent) this.queue.add(`agent/${d.metadata.namespace}/${agent}`);
@@ -217,7 +214,9 @@ export class Controller {
   private enqueueAll(): void {
     // level-triggered: one pass over all objects catches up with whatever happened before
     for (const a of this.caches.agents.list()) this.queue.add(key('agent', a));
-    for (const t of this.caches.tasks.list()) this.queue.add(key('task', t));
+    // a finished Task needs nothing unless it is going away with an older controller's finalizer: at 10,000 Tasks,
+    // skipping them is most of a restart's queue (the cleanup key still sees them for TTL and retention)
+    for (const t of this.caches.tasks.list()) if (!settled(t)) this.queue.add(key('task', t));
     for (const c of this.caches.cronTasks.list()) this.queue.add(key('crontask', c));
     this.queue.add(CLEANUP_KEY);
   }
@@ -229,12 +228,25 @@ export class Controller {
 
   private onTask(type: string, t: Obj): void {
     const ns = t.metadata.namespace;
+    if (type === 'delete' && this.leading) void this.tasks.deleted(t);
     this.queue.add(key('task', t));
     // a Task arriving, finishing or going away changes its Agent's admission and standby
     if (t.spec?.agentRef?.name) this.queue.add(`agent/${ns}/${t.spec.agentRef.name}`);
     const cron = t.metadata.labels?.[LABELS.cronTask];
     if (cron) this.queue.add(`crontask/${ns}/${cron}`);
     if (type !== 'add' && isFinished(toTaskView(t))) this.queue.add(CLEANUP_KEY);
+  }
+
+  private onTaskPod(p: Obj): void {
+    const ns = p.metadata.namespace;
+    const task = p.metadata?.labels?.[LABELS.task];
+    if (!task) return;
+    // a pod that ended frees its slot now: the Agent's admission goes first, the Task's own end (the session's
+    // outcome, the status write) follows beside it, off the path to the next pod
+    const phase = p.status?.phase;
+    const agent = phase === 'Succeeded' || phase === 'Failed' ? this.caches.tasks.get(ns, task)?.spec?.agentRef?.name : undefined;
+    if (agent) this.queue.add(`agent/${ns}/${agent}`);
+    this.queue.add(`task/${ns}/${task}`);
   }
 
   private onTemplate(tpl: Obj): void {
@@ -262,6 +274,12 @@ export class Controller {
       throw e;
     }
   }
+}
+
+/** Finished, not being deleted, holding no finalizer of ours: a reconcile would find nothing to do. */
+function settled(t: Obj): boolean {
+  const phase = t.status?.phase;
+  return (phase === 'Completed' || phase === 'Failed') && !t.metadata.deletionTimestamp && !(t.metadata.finalizers ?? []).includes(CONTROLLER.sessionFinalizer);
 }
 
 function resourceOf(p: string): string {

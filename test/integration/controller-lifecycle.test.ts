@@ -106,6 +106,37 @@ test('a controller restart in the middle loses nothing and starts nothing twice'
   expect(starts.length).toBeLessThanOrEqual(3);
 });
 
+test('a restart between a freed slot\'s new pod and that Task\'s Running write: the pod is adopted, nothing starts twice, the limit holds', async () => {
+  const ns = await agentIn({ maxConcurrentTasks: 1 });
+  const proxy = new FaultProxy(testKubeConfig());
+  const port = await proxy.start();
+  try {
+    const first = await started({ kubeConfig: proxy.kubeConfig(port) });
+    for (const n of ['s1', 's2', 's3']) await createTask(ns, n, { agentRef: { name: 'agent' }, description: n });
+    await waitFor(() => getPod(ns, 's1-pod'));
+    await waitForPhase(ns, 's2', 'Queued');
+    // from here on the first controller cannot write s2's status: it gets as far as s2's pod
+    proxy.faults = { refuse: { method: 'PATCH', path: new RegExp(`/namespaces/${ns}/tasks/s2/status`), code: 403, reason: 'Forbidden', message: 'injected' } };
+    await setPodPhase(ns, 's1-pod', 'Succeeded');
+    const s2pod = await waitFor(() => getPod(ns, 's2-pod'), 10_000, { what: 's2-pod' });
+    await waitForPhase(ns, 's1', 'Completed');
+    await waitFor(() => proxy.counts.refused > 0, 10_000, { what: 'the refused Running write' });
+    await first.stop();
+    running.splice(running.indexOf(first), 1);
+    expect((await getTask(ns, 's2')).status.phase).toBe('Queued');
+
+    const second = await started();
+    const s2 = await waitForPhase(ns, 's2', 'Running');
+    expect(s2.status.podName).toBe('s2-pod');
+    await second.idle();
+    expect((await getPod(ns, 's2-pod'))!.metadata.uid).toBe(s2pod.metadata.uid); // adopted, not re-created
+    expect((await pods(ns)).map((p) => p.metadata.name).sort()).toEqual(['s1-pod', 's2-pod']);
+    expect((await getTask(ns, 's3')).status.phase).toBe('Queued');
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test('a second replica does not act without the Lease, and takes over when the leader goes', async () => {
   const leaseNs = await createNamespace();
   const ns = await agentIn();

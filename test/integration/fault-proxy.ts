@@ -24,8 +24,17 @@ export interface Faults {
   refuse?: { method: string; path: RegExp; code: number; reason: string; message: string; times?: number };
 }
 
+/** A write the proxy forwarded: method, path (without the query) and the parsed JSON body. */
+export interface RecordedWrite {
+  readonly method: string;
+  readonly path: string;
+  readonly body: any;
+}
+
 export class FaultProxy {
   public readonly counts = { throttled: 0, errors: 0, dropped: 0, gone: 0, forwarded: 0, refused: 0 };
+  /** Every write (POST, PUT, PATCH, DELETE) forwarded to the API server, in order. */
+  public readonly writes: RecordedWrite[] = [];
   private server?: http.Server;
   private readonly sockets = new Set<import('net').Socket>();
   public faults: Faults = {};
@@ -85,6 +94,8 @@ export class FaultProxy {
         headers: { ...req.headers, host: target.host },
       }, (ur) => {
         res.writeHead(ur.statusCode ?? 502, ur.headers);
+        // a watch sends its headers before any event: pass them on at once, or a quiet watch never connects
+        res.flushHeaders();
         ur.pipe(res);
         if (isWatch && f.dropWatchAfterMs) {
           setTimeout(() => {
@@ -95,7 +106,23 @@ export class FaultProxy {
         }
       });
       up.on('error', () => res.destroy());
-      req.pipe(up);
+      if (req.method === 'GET') {
+        req.pipe(up);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        let body: any;
+        try {
+          body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+        } catch {
+          body = raw.toString('utf8');
+        }
+        this.writes.push({ method: req.method!, path: (req.url ?? '').split('?')[0], body });
+        up.end(raw);
+      });
     });
     this.server.on('connection', (s) => {
       this.sockets.add(s);

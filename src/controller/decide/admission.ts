@@ -7,79 +7,120 @@
  * Fixes KubeOpenCode bug (e): the queue is strictly FIFO (creationTimestamp, then name) and event-driven; the only
  * timer is the end of the quota window.
  */
-import { CONDITIONS, REASONS } from '../../api';
+import { CONDITIONS, NAMES, REASONS } from '../../api';
 import { conditionChange, findCondition, type ConditionContent } from './conditions';
 import { byQueueOrder, isStopRequested, isWaiting } from './tasks';
 import type { EpochMs } from './time';
-import type { AgentView, Condition, TaskStartRecord, TaskView } from './views';
+import type { AgentView, Condition, PodView, TaskStartRecord, TaskView } from './views';
 import type { Decision, TaskStatusPatch, Write } from './writes';
+
+/** The task pods the adapter knows of (its pod cache), by pod name; a pod missing here may still exist. */
+export type TaskPods = ReadonlyMap<string, PodView>;
 
 /**
  * Decides for the Tasks of one Agent (Tasks of other Agents and templateRef Tasks in `tasks` are ignored).
  *
+ * - A slot is held by a Running Task whose pod has not ended (a pod Succeeded or Failed frees it at once, before the
+ *   Task's Completed/Failed write), and by a waiting Task whose own pod exists (started before a crash).
  * - Waiting Tasks (no phase, Pending, Queued) without the stop annotation are taken in FIFO order; the first that
- *   cannot start blocks every younger one, so no Task ever overtakes an older one.
- * - Gates, in order: spec.suspend (AgentSuspended), server not ready (AgentServerNotReady), Running Tasks ≥
+ *   cannot start blocks every younger one, so no Task ever overtakes an older one. A waiting Task whose pod exists
+ *   already started: it is written Running without passing the gates again.
+ * - Gates, in order: spec.suspend (AgentSuspended), server not ready (AgentServerNotReady), slots held ≥
  *   maxConcurrentTasks (AgentAtCapacity), starts in the last windowSeconds ≥ maxTaskStarts (QuotaExceeded).
- * - Writes, in order: the Agent's taskStartHistory (only when a start is recorded or the ledger was repaired), then one
- *   status patch per Task in FIFO order: Running + startTime for those that start, Queued + condition for the others.
- *   A crash after the ledger write leaves a reservation: the Task's ledger entry is found again and used, not doubled.
+ * - Writes, in FIFO order per Task: for one that starts, its pod, then Running with startTime and podName in one
+ *   status patch; for the others Queued + condition. Then the Agent's taskStartHistory (only when a start is recorded
+ *   or the ledger was repaired). The pod first keeps the next Task one API round trip away from a freed slot; a crash
+ *   after it leaves a pod that proves the start (counted as a slot and in the ledger, and written Running next time),
+ *   a crash before the ledger write leaves a startTime the ledger is repaired from.
  * - wakeAt: when the oldest ledger entry leaves the window, if the quota is what holds the queue.
  */
-export function admitQueuedTasks(agent: AgentView, tasks: readonly TaskView[], now: EpochMs): Decision {
+export function admitQueuedTasks(agent: AgentView, tasks: readonly TaskView[], now: EpochMs, pods: TaskPods = new Map()): Decision {
   const mine = tasks.filter((t) => t.namespace === agent.namespace && t.spec.agentRef?.name === agent.name);
-  const running = mine.filter((t) => t.status?.phase === 'Running').length;
-  const queue = mine.filter((t) => isWaiting(t) && !isStopRequested(t)).sort(byQueueOrder);
+  const podOf = (t: TaskView) => ownPod(t, pods);
+  const running = mine.filter((t) => t.status?.phase === 'Running' && !hasEnded(podOf(t))).length;
+  const waiting = mine.filter((t) => isWaiting(t));
+  const resumed = waiting.filter((t) => podOf(t) !== undefined).sort(byQueueOrder);
+  const queue = waiting.filter((t) => !isStopRequested(t) && podOf(t) === undefined).sort(byQueueOrder);
+  const held = running + resumed.filter((t) => !hasEnded(podOf(t))).length;
 
   const { maxConcurrentTasks, quota } = agent.spec;
   const windowMs = quota ? quota.windowSeconds * 1000 : 0;
   const ledger = quota ? ledgerInWindow(agent, mine, now, windowMs) : undefined;
   let ledgerChanged = ledger?.repaired ?? false;
   const entries = ledger?.entries ?? [];
+  const record = (task: TaskView) => {
+    if (!quota) return;
+    // A reservation left by an interrupted admission is re-stamped, so the ledger says when the Task really started.
+    const reservation = entries.findIndex((e) => e.taskName === task.name && e.startTime >= task.creationTimestamp);
+    if (reservation >= 0) entries.splice(reservation, 1);
+    entries.push({ taskName: task.name, startTime: now });
+    ledgerChanged = true;
+  };
+
+  const taskWrites: Write[] = [];
+  for (const task of resumed) {
+    // its pod proves an earlier admission started it: no gate applies, and no second pod is made
+    taskWrites.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now) });
+    record(task);
+  }
 
   let blocked: ConditionContent | undefined = agentGate(agent);
   let blockedByQuota = false;
   let started = 0;
-  const taskWrites: Write[] = [];
   for (const task of queue) {
     const reservation = entries.findIndex((e) => e.taskName === task.name && e.startTime >= task.creationTimestamp);
-    if (!blocked && maxConcurrentTasks !== undefined && running + started >= maxConcurrentTasks) {
+    if (!blocked && maxConcurrentTasks !== undefined && held + started >= maxConcurrentTasks) {
       blocked = queuedCondition(REASONS.agentAtCapacity, `Agent '${agent.name}' runs maxConcurrentTasks (${maxConcurrentTasks}) Tasks; this Task starts when one finishes, in creation order`);
     }
     if (!blocked && quota && reservation < 0 && entries.length >= quota.maxTaskStarts) {
       blockedByQuota = true;
       blocked = queuedCondition(REASONS.quotaExceeded, `Agent '${agent.name}' started quota.maxTaskStarts (${quota.maxTaskStarts}) Tasks in the last ${quota.windowSeconds}s; this Task starts when the oldest start leaves the window, in creation order`);
     }
-    const patch = blocked ? statusPatch(task, 'Queued', blocked, now) : startPatch(task, now);
-    if (patch) taskWrites.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: patch });
-    if (blocked) continue;
-    started++;
-    if (quota) {
-      // A reservation left by an interrupted admission is re-stamped, so the ledger says when the Task really started.
-      if (reservation >= 0) entries.splice(reservation, 1);
-      entries.push({ taskName: task.name, startTime: now });
-      ledgerChanged = true;
+    if (blocked) {
+      const patch = statusPatch(task, 'Queued', blocked, now);
+      if (patch) taskWrites.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: patch });
+      continue;
     }
+    started++;
+    taskWrites.push(...startWrites(task, now));
+    record(task);
   }
 
-  const writes: Write[] = [];
+  const writes: Write[] = [...taskWrites];
   if (ledgerChanged) {
     writes.push({ kind: 'patchAgentStatus', namespace: agent.namespace, name: agent.name, status: { taskStartHistory: sortLedger(entries) } });
   }
-  writes.push(...taskWrites);
   const wakeAt = blockedByQuota ? Math.min(...entries.map((e) => e.startTime + windowMs)) : undefined;
   return { writes, wakeAt };
+}
+
+/** The Task's own pod `{task}-pod` among those known (a pod left by an earlier Task of the same name is not). */
+function ownPod(task: TaskView, pods: TaskPods): PodView | undefined {
+  const pod = pods.get(NAMES.taskPod(task.name));
+  return pod && (pod.ownerTaskUid === undefined || pod.ownerTaskUid === task.uid) ? pod : undefined;
+}
+
+const hasEnded = (pod: PodView | undefined): boolean => pod?.phase === 'Succeeded' || pod?.phase === 'Failed';
+
+/** Its pod, then Running with startTime and podName in one status write (AlreadyExists: an earlier attempt made it). */
+function startWrites(task: TaskView, now: EpochMs): Write[] {
+  return [
+    { kind: 'createTaskPod', namespace: task.namespace, taskName: task.name, taskUid: task.uid, podName: NAMES.taskPod(task.name) },
+    { kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now) },
+  ];
 }
 
 /**
  * templateRef Tasks are never limited (guide: "Concurrency/Quota: Not enforced"): every waiting one without the stop
  * annotation starts now. The adapter passes only Tasks whose AgentTemplate exists.
  */
-export function admitTemplateTasks(tasks: readonly TaskView[], now: EpochMs): Decision {
+export function admitTemplateTasks(tasks: readonly TaskView[], now: EpochMs, pods: TaskPods = new Map()): Decision {
   const writes: Write[] = [];
   for (const task of [...tasks].sort(byQueueOrder)) {
-    if (!task.spec.templateRef || !isWaiting(task) || isStopRequested(task)) continue;
-    writes.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now) });
+    if (!task.spec.templateRef || !isWaiting(task)) continue;
+    const started = ownPod(task, pods) !== undefined;
+    if (started) writes.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now) });
+    else if (!isStopRequested(task)) writes.push(...startWrites(task, now));
   }
   return { writes };
 }
@@ -142,11 +183,11 @@ function statusPatch(task: TaskView, phase: 'Pending' | 'Queued', desired: Condi
   return change ? { phase, conditions: [change] } : { phase };
 }
 
-/** Running with startTime; podName follows once decideTaskFromPod has created the pod. */
+/** Running with startTime and podName (written after the pod was created). */
 function startPatch(task: TaskView, now: EpochMs): TaskStatusPatch {
   const wasQueued = findCondition(task.status?.conditions, CONDITIONS.queued);
   const leftQueue: Condition[] = wasQueued
     ? [{ type: CONDITIONS.queued, status: 'False', reason: REASONS.started, message: 'Left the queue and started', lastTransitionTime: wasQueued.status === 'False' ? wasQueued.lastTransitionTime : now }]
     : [];
-  return { phase: 'Running', startTime: now, ...(leftQueue.length ? { conditions: leftQueue } : {}) };
+  return { phase: 'Running', startTime: now, podName: NAMES.taskPod(task.name), ...(leftQueue.length ? { conditions: leftQueue } : {}) };
 }

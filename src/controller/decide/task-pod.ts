@@ -27,12 +27,14 @@ const CONFIG_ERRORS = new Set(['CreateContainerConfigError', 'CreateContainerErr
  * 2. stop annotation → delete the pod, Completed, condition Stopped/UserStopped.
  * 3. spec.timeout elapsed since startTime → delete the pod, Completed, Stopped/Timeout. Deleting the pod is what makes
  *    it end, so a crash between the delete and the status write still reads as a stop or timeout, not as a failure.
- * 4. no status.podName yet → create the pod (unless a pod of an earlier Task of this name is still going away), then
- *    record podName. A crash in between re-creates: AlreadyExists, then podName.
+ * 4. no status.podName yet (a Task started by an older controller, which wrote Running before the pod) → create the
+ *    pod (unless a pod of an earlier Task of this name is still going away), then record podName. Admission now
+ *    creates the pod and writes Running with podName itself.
  * 5. status.podName set but no pod → Failed, PodLost.
  * 6. a container waiting in ImagePullBackOff/ErrImagePull or CreateContainerConfigError, or the pod Unschedulable,
  *    for longer than the grace period → Failed (ImagePullFailed, ContainerConfigError, Unschedulable).
- * A Task that has not started only reacts to the stop annotation (Completed, UserStopped, no pod to delete).
+ * A Task that has not started only reacts to the stop annotation (Completed, UserStopped; a pod an interrupted
+ * admission left is deleted first).
  * wakeAt: the timeout, or the end of a grace period that is running.
  */
 export function decideTaskFromPod(
@@ -43,13 +45,13 @@ export function decideTaskFromPod(
 ): Decision {
   const phase = task.status?.phase;
   if (phase === 'Completed' || phase === 'Failed') return NOTHING;
-  if (phase !== 'Running') {
-    return isStopRequested(task) ? finish(task, 'Completed', stopped(REASONS.userStopped, 'Stopped by the kubeopencode.io/stop annotation before it started'), now) : NOTHING;
-  }
-
   const podName = NAMES.taskPod(task.name);
   const ownPod = pod && (pod.ownerTaskUid === undefined || pod.ownerTaskUid === task.uid) ? pod : undefined;
   const deletePod: Write[] = ownPod && ownPod.deletionTimestamp === undefined ? [{ kind: 'deletePod', namespace: task.namespace, name: podName }] : [];
+  if (phase !== 'Running') {
+    // a pod here was created by an admission that crashed before its Running write: the stop deletes it too
+    return isStopRequested(task) ? finish(task, 'Completed', stopped(REASONS.userStopped, 'Stopped by the kubeopencode.io/stop annotation before it started'), now, deletePod) : NOTHING;
+  }
 
   const deadline = timeoutDeadline(task);
   const timedOut = deadline !== undefined && now >= deadline;

@@ -90,7 +90,9 @@ export class WriteExecutor {
       metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion },
       status: dropUndefined(status),
     }));
-    if (s.phase && s.phase !== t?.status?.phase) this.taskEvent(w.namespace, w.name, w.uid, s);
+    // at most two Events per Task: why it waited (Pending/Queued) or that it started, and how it ended
+    const startAfterWaiting = s.phase === 'Running' && t?.status?.phase !== undefined;
+    if (s.phase && s.phase !== t?.status?.phase && !startAfterWaiting) this.taskEvent(w.namespace, w.name, w.uid, s);
   }
 
   /**

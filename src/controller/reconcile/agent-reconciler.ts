@@ -56,7 +56,7 @@ export class AgentReconciler {
     await this.ensureBelongings(k, agent, deployment);
 
     const seen = snapshot([['Agent', agent], ...taskObjs.map((t): ['Task', Obj] => ['Task', t])]);
-    const admission = admitQueuedTasks(view, tasks, now);
+    const admission = admitQueuedTasks(view, tasks, now, shell.taskPods(ns, taskObjs));
     this.countAdmissions(admission);
     if (await shell.run(k, admission, seen)) return; // the written objects come back as events
     if (await shell.run(k, decideStandby(view, tasks, now), seen)) return;

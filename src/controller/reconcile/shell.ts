@@ -3,11 +3,11 @@
  * the executor (with the session outcome folded in), remembers what our writes left, and schedules what follows.
  */
 import { DEFAULTS } from '../../api';
-import { type Decision, type Write, decidePodCreationFailed, endsTask } from '../decide';
+import { type Decision, type PodView, type Write, decidePodCreationFailed, endsTask } from '../decide';
 import { type ExecutionContext, MissingPodTemplate, PodRefused, type WriteExecutor } from '../kube/executor';
 import type { Rest } from '../kube/rest';
 import { paths } from '../kube/rest';
-import { type Obj, toTaskView } from '../kube/convert';
+import { type Obj, toPodView, toTaskView } from '../kube/convert';
 import type { Watcher } from '../kube/watcher';
 import type { EventRecorder } from '../kube/events';
 import type { Logger } from '../runtime/log';
@@ -94,6 +94,16 @@ export class Shell {
     return this.fresh(kind, cache.get(ns, name));
   }
 
+  /** The cached pods of these Tasks, by pod name (what admission counts slots from). */
+  taskPods(ns: string, tasks: readonly Obj[]): Map<string, PodView> {
+    const out = new Map<string, PodView>();
+    for (const t of tasks) {
+      const pod = this.caches.pods.get(ns, `${t.metadata.name}-pod`);
+      if (pod) out.set(pod.metadata.name, toPodView(pod));
+    }
+    return out;
+  }
+
   clusterDomain(): string {
     return this.caches.configs.get(undefined, 'cluster')?.spec?.clusterDomain ?? DEFAULTS.clusterDomain;
   }
@@ -144,14 +154,14 @@ export class Shell {
   }
 
   /**
-   * The next step of a Task's life without waiting for our own write to come back as a watch event: a started Task's
-   * pod is created at once, and a finished Task's slot goes to the next one at once. (The reconciles read our writes
-   * through fresh(); the watch events still arrive and find nothing left to do.)
+   * The next step of a Task's life without waiting for our own write to come back as a watch event: a Task started
+   * without its pod (an older controller's way) gets it at once, and a finished Task's slot goes to the next one at
+   * once. (The reconciles read our writes through fresh(); the watch events still arrive and find nothing left to do.)
    */
   private followUp(writes: readonly Write[], seen?: Map<string, Obj>): void {
     for (const w of writes) {
       if (w.kind !== 'patchTaskStatus') continue;
-      if (w.status.phase === 'Running') this.queue.add(`task/${w.namespace}/${w.name}`);
+      if (w.status.phase === 'Running' && w.status.podName === undefined) this.queue.add(`task/${w.namespace}/${w.name}`);
       if (w.status.phase === 'Completed' || w.status.phase === 'Failed') {
         const task = this.seenOrFresh(seen, 'Task', w.namespace, w.name);
         if (task?.spec?.agentRef?.name) this.queue.add(`agent/${w.namespace}/${task.spec.agentRef.name}`);

@@ -1,7 +1,7 @@
 /**
  * The Task reconciler: a Task whose reference is missing waits, an AgentTemplate Task is admitted here (agentRef
- * Tasks by their Agent's key), a running Task follows its pod, and a running agentRef Task holds the session-abort
- * finalizer so that deleting it aborts its session on the agent server first.
+ * Tasks by their Agent's key), a running Task follows its pod, and deleting a running agentRef Task aborts its session
+ * on the agent server (from the DELETE event: no finalizer, so no two writes on every Task; see README "Stop").
  */
 import { CONDITIONS, CONTROLLER, CONTROLLER_DEFAULTS, NAMES, REASONS } from '../../api';
 import {
@@ -10,6 +10,7 @@ import {
   decideTaskFromPod,
   holdTasksForMissingReference,
   isFinished,
+  isStopRequested,
   isWaiting,
 } from '../decide';
 import { paths } from '../kube/rest';
@@ -19,7 +20,7 @@ import { type Shell, snapshot } from './shell';
 export interface TaskReconcilerOptions {
   /** How long a task pod may fail to start before its Task fails. @default 300 */
   readonly podStartGraceSeconds?: number;
-  /** A Task being deleted is kept (finalizer) at most this long while its session is aborted. @default 30 */
+  /** A Task being deleted that holds an older controller's finalizer is kept at most this long while its session is aborted. @default 30 */
   readonly finalizerTimeoutSeconds?: number;
 }
 
@@ -55,16 +56,35 @@ export class TaskReconciler {
         return;
       }
       // agentRef Tasks are admitted by their Agent's key (serialized); a stop before the start is handled here
-      if (templateName && (await shell.run(k, admitTemplateTasks([view], now), seen))) return;
+      if (templateName && (await shell.run(k, admitTemplateTasks([view], now, shell.taskPods(ns, [task])), seen))) return;
     }
-    const pod = view.status?.phase === 'Running'
+    // a live GET: a pod missing from the cache may just not have arrived yet (PodLost must be sure); a waiting Task
+    // has a pod only if an admission was interrupted, and only a stop needs to know
+    const pod = view.status?.phase === 'Running' || isStopRequested(view)
       ? await shell.rest.tryGet(paths.core('pods', ns, NAMES.taskPod(name)))
       : undefined;
     const grace = this.opts.podStartGraceSeconds ?? CONTROLLER_DEFAULTS.podStartGraceSeconds;
     await shell.run(k, decideTaskFromPod(view, pod ? toPodView(pod) : undefined, now, grace), seen);
-    // after the pod, off the path from a freed slot to the next pod: deleting a running agentRef Task aborts its session
-    const after = shell.get('Task', ns, name);
-    if (after?.status?.phase === 'Running' && after.spec?.agentRef && !after.metadata.deletionTimestamp) await this.setFinalizer(after, true);
+  }
+
+  /**
+   * A Task is gone (its DELETE event): if it was running for an Agent, its session on the agent server is aborted,
+   * since the pod going with the Task stops only the attach client. Best effort: a Task deleted while no controller
+   * leads keeps its session running to its end.
+   */
+  async deleted(task: Obj): Promise<void> {
+    const { shell } = this;
+    if (task.status?.phase !== 'Running' || !task.spec?.agentRef) return;
+    const { namespace: ns, name, uid } = task.metadata;
+    const agent = shell.caches.agents.get(ns, task.spec.agentRef.name);
+    if (!agent) return;
+    try {
+      const session = await shell.sessions.abort(task, agent);
+      shell.events.record({ kind: 'Task', namespace: ns, name, uid }, 'Normal', REASONS.sessionAborted,
+        session ? `Task deleted: session ${session} aborted on the agent server` : 'Task deleted: no session on the agent server');
+    } catch (e) {
+      shell.log.warn({ task: `${ns}/${name}`, err: String(e) }, 'could not abort the session of a deleted Task');
+    }
   }
 
   private async setFinalizer(task: Obj, present: boolean): Promise<void> {
@@ -73,8 +93,8 @@ export class TaskReconciler {
   }
 
   /**
-   * A Task deleted while running: abort its session on the agent server, then let it go. Never blocks the deletion
-   * longer than finalizerTimeoutSeconds (the server may be gone with the Agent).
+   * A Task deleted while it held the session-abort finalizer (set by controllers before this one): abort its session
+   * on the agent server, then let it go. Never blocks the deletion longer than finalizerTimeoutSeconds.
    */
   private async finalizeDeleted(task: Obj): Promise<void> {
     const { shell } = this;

@@ -19,6 +19,7 @@ const statusOf = (d: Decision, name: string): TaskStatusPatch | undefined => {
 };
 const queuedReason = (d: Decision, name: string) => statusOf(d, name)?.conditions?.find((c) => c.type === CONDITIONS.queued)?.reason;
 const startedNames = (d: Decision) => d.writes.flatMap((w) => (w.kind === 'patchTaskStatus' && w.status.phase === 'Running' ? [w.name] : []));
+const ledgerWrite = (d: Decision) => d.writes.find((w) => w.kind === 'patchAgentStatus');
 const running = (name: string, startTime = T0): TaskView => taskView(name, { status: { phase: 'Running', startTime, podName: `${name}-pod` } });
 
 describe('Concurrency Control (maxConcurrentTasks)', () => {
@@ -47,6 +48,32 @@ describe('Concurrency Control (maxConcurrentTasks)', () => {
     expect(queuedReason(d, 'new')).toBe(REASONS.agentAtCapacity);
   });
 
+  test('a Task whose pod ended holds no slot: the next Task\'s pod is created at once, before anyone writes Completed', () => {
+    const a = running('a');
+    const pods = new Map([['a-pod', { name: 'a-pod', ownerTaskUid: a.uid, creationTimestamp: T0, phase: 'Succeeded' as const }]]);
+    const d = admitQueuedTasks(agentView({ spec: { maxConcurrentTasks: 1 } }), [a, taskView('b', { creationTimestamp: T0 + 1000 })], T0 + 5000, pods);
+    expect(d.writes).toEqual([
+      { kind: 'createTaskPod', namespace: NS, taskName: 'b', taskUid: expect.any(String), podName: 'b-pod' },
+      { kind: 'patchTaskStatus', namespace: NS, name: 'b', uid: expect.any(String), status: { phase: 'Running', startTime: T0 + 5000, podName: 'b-pod' } },
+    ]);
+  });
+
+  test('a waiting Task whose pod exists (an admission interrupted after the pod) holds its slot and is written Running, with no second pod', () => {
+    const b = taskView('b', { creationTimestamp: T0 + 1000 });
+    const pods = new Map([['b-pod', { name: 'b-pod', ownerTaskUid: b.uid, creationTimestamp: T0 + 2000, phase: 'Pending' as const }]]);
+    const d = admitQueuedTasks(agentView({ spec: { maxConcurrentTasks: 1 } }), [b, taskView('c', { creationTimestamp: T0 + 1000 })], T0 + 5000, pods);
+    expect(d.writes.filter((w) => w.kind === 'createTaskPod')).toEqual([]);
+    expect(statusOf(d, 'b')).toMatchObject({ phase: 'Running', podName: 'b-pod' });
+    expect(queuedReason(d, 'c')).toBe(REASONS.agentAtCapacity);
+  });
+
+  test('a pod of an earlier Task of the same name proves nothing about this one', () => {
+    const b = taskView('b');
+    const pods = new Map([['b-pod', { name: 'b-pod', ownerTaskUid: 'uid-of-an-older-b', creationTimestamp: T0 - 60_000, phase: 'Running' as const }]]);
+    const d = admitQueuedTasks(agentView({ spec: { maxConcurrentTasks: 1 } }), [b], T0, pods);
+    expect(d.writes.map((w) => w.kind)).toEqual(['createTaskPod', 'patchTaskStatus']);
+  });
+
   test('counts only Running Tasks of this Agent', () => {
     const other = { ...running('x'), spec: { agentRef: { name: 'other' } } };
     const done = taskView('y', { status: { phase: 'Completed', startTime: T0, completionTime: T0 } });
@@ -66,10 +93,21 @@ describe('Quota (sliding window)', () => {
     expect(d.wakeAt).toBe(T0 - minutes(50) + minutes(60)); // when the oldest start leaves the window
   });
 
-  test('a start is recorded in the ledger before the Task turns Running, and expired entries are pruned then', () => {
+  test('a start is recorded in the ledger after the Task\'s pod and Running write (off the path to the pod), and expired entries are pruned then', () => {
     const d = admitQueuedTasks(agent([['old', T0 - minutes(61)], ['q', T0 - minutes(10)]]), [taskView('t')], T0);
-    expect(d.writes[0]).toEqual({ kind: 'patchAgentStatus', namespace: NS, name: 'agent', status: { taskStartHistory: [{ taskName: 'q', startTime: T0 - minutes(10) }, { taskName: 't', startTime: T0 }] } });
-    expect(d.writes[1]).toMatchObject({ kind: 'patchTaskStatus', name: 't', status: { phase: 'Running', startTime: T0 } });
+    expect(d.writes.map((w) => w.kind)).toEqual(['createTaskPod', 'patchTaskStatus', 'patchAgentStatus']);
+    expect(d.writes[1]).toMatchObject({ kind: 'patchTaskStatus', name: 't', status: { phase: 'Running', startTime: T0, podName: 't-pod' } });
+    expect(d.writes[2]).toEqual({ kind: 'patchAgentStatus', namespace: NS, name: 'agent', status: { taskStartHistory: [{ taskName: 'q', startTime: T0 - minutes(10) }, { taskName: 't', startTime: T0 }] } });
+  });
+
+  test('a pod left by an admission that crashed before its writes proves the start: counted in the ledger, never a second start', () => {
+    const t = taskView('t', { creationTimestamp: T0 - 5000 });
+    const pods = new Map([['t-pod', { name: 't-pod', ownerTaskUid: t.uid, creationTimestamp: T0 - 1000, phase: 'Pending' as const }]]);
+    const d = admitQueuedTasks(agent([['p', T0 - minutes(5)], ['q', T0 - minutes(4)]]), [t, taskView('u')], T0, pods);
+    expect(d.writes.filter((w) => w.kind === 'createTaskPod')).toEqual([]);
+    expect(statusOf(d, 't')).toMatchObject({ phase: 'Running', podName: 't-pod' });
+    expect(queuedReason(d, 'u')).toBe(REASONS.quotaExceeded);
+    expect(ledgerWrite(d)).toMatchObject({ status: { taskStartHistory: [{ taskName: 'p' }, { taskName: 'q' }, { taskName: 't', startTime: T0 }] } });
   });
 
   test('an entry leaves the window exactly windowSeconds after its start', () => {
@@ -83,7 +121,7 @@ describe('Quota (sliding window)', () => {
     const t = taskView('t', { creationTimestamp: T0 - 5000 });
     const d = admitQueuedTasks(agent([['p', T0 - minutes(5)], ['t', T0 - 1000]]), [t], T0);
     expect(startedNames(d)).toEqual(['t']);
-    expect(d.writes[0]).toMatchObject({ status: { taskStartHistory: [{ taskName: 'p', startTime: T0 - minutes(5) }, { taskName: 't', startTime: T0 }] } });
+    expect(ledgerWrite(d)).toMatchObject({ status: { taskStartHistory: [{ taskName: 'p', startTime: T0 - minutes(5) }, { taskName: 't', startTime: T0 }] } });
   });
 
   test('a ledger entry of an earlier Task with the same name is no reservation for a new one', () => {
@@ -95,7 +133,7 @@ describe('Quota (sliding window)', () => {
   test('starts the Tasks themselves prove are added to a ledger that lacks them (e.g. an Agent recreated)', () => {
     const d = admitQueuedTasks(agent([]), [running('a', T0 - minutes(1)), running('b', T0 - minutes(2)), taskView('t')], T0);
     expect(queuedReason(d, 't')).toBe(REASONS.quotaExceeded);
-    expect(d.writes[0]).toMatchObject({ status: { taskStartHistory: [{ taskName: 'b' }, { taskName: 'a' }] } });
+    expect(ledgerWrite(d)).toMatchObject({ status: { taskStartHistory: [{ taskName: 'b' }, { taskName: 'a' }] } });
   });
 
   test('both limits together: capacity is checked first', () => {

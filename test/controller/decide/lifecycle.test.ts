@@ -15,6 +15,7 @@ import {
   isWaiting,
   type AgentView,
   type Decision,
+  type TaskView,
   type Write,
 } from '../../../src/controller/decide';
 import { maxStartsInAnyWindow, minutes, ModelCluster, seconds, T0 } from './cluster-model';
@@ -75,9 +76,9 @@ class Controller {
 
   decideAdmission(budget = Infinity): number {
     const m = this.model;
-    const admit = () => admitQueuedTasks(m.agents.get(AGENT_KEY)!, m.taskList(), m.now);
+    const admit = () => admitQueuedTasks(m.agents.get(AGENT_KEY)!, m.taskList(), m.now, podsByName(m));
     budget = this.apply(admit(), budget, admit);
-    const template = () => admitTemplateTasks(m.taskList(), m.now);
+    const template = () => admitTemplateTasks(m.taskList(), m.now, podsByName(m));
     return this.apply(template(), budget, template);
   }
 
@@ -153,17 +154,44 @@ function world(command: Command, model: ModelCluster, created: { n: number }): v
   }
 }
 
-/** Invariants at the moment of every write that starts a Task. */
+const podsByName = (m: ModelCluster) => new Map([...m.pods.values()].map((p) => [p.name, p]));
+const ownPod = (m: ModelCluster, t: TaskView) => {
+  const p = m.pod(t.namespace, `${t.name}-pod`);
+  return p && p.ownerTaskUid === t.uid ? p : undefined;
+};
+const ended = (p: { phase?: string } | undefined) => p?.phase === 'Succeeded' || p?.phase === 'Failed';
+
+/**
+ * The Tasks of the Agent that hold a slot: Running with a pod that has not ended (or is missing: PodLost will tell),
+ * or waiting with a live pod of their own (an admission that crashed between the pod and the Running write).
+ */
+function slotHolders(model: ModelCluster, agent: string): string[] {
+  return model.taskList()
+    .filter((t) => t.spec.agentRef?.name === agent)
+    .filter((t) => (t.status?.phase === 'Running' && !ended(ownPod(model, t))) || (isWaiting(t) && ownPod(model, t) !== undefined && !ended(ownPod(model, t))))
+    .map((t) => t.name);
+}
+
+/**
+ * Invariants at the moment of every write that starts a Task: its pod's creation (the start; capacity and FIFO are
+ * judged here) and its Running write (exactly once).
+ */
 function checkStart(agent: AgentView, model: ModelCluster, w: Write): void {
-  if (w.kind !== 'patchTaskStatus' || w.status.phase !== 'Running') return;
-  const task = model.task(w.namespace, w.name)!;
-  expect(model.starts.some((s) => s.task === w.name)).toBe(false); // starts nothing twice
-  if (!task.spec.agentRef) return;
-  const mine = model.taskList().filter((t) => t.spec.agentRef?.name === agent.name);
+  if (w.kind === 'patchTaskStatus' && w.status.phase === 'Running') {
+    const task = model.task(w.namespace, w.name)!;
+    if (task.uid !== w.uid) return;
+    expect(model.starts.some((s) => s.task === w.name)).toBe(false); // starts nothing twice
+    expect(ownPod(model, task)).toBeDefined(); // Running is written once its pod exists
+    return;
+  }
+  if (w.kind !== 'createTaskPod') return;
+  const task = model.task(w.namespace, w.taskName)!;
+  if (!task.spec.agentRef || ownPod(model, task)) return; // AlreadyExists: no new start
   const max = agent.spec.maxConcurrentTasks;
-  if (max !== undefined) expect(mine.filter((t) => t.status?.phase === 'Running').length).toBeLessThan(max);
+  if (max !== undefined) expect(slotHolders(model, agent.name).length).toBeLessThan(max);
   // FIFO: no eligible Task that is older waits while this one starts.
-  const olderWaiting = mine.filter((t) => t.name !== task.name && isWaiting(t) && !isStopRequested(t) && byQueueOrder(t, task) < 0);
+  const mine = model.taskList().filter((t) => t.spec.agentRef?.name === agent.name);
+  const olderWaiting = mine.filter((t) => t.name !== task.name && isWaiting(t) && !isStopRequested(t) && !ownPod(model, t) && byQueueOrder(t, task) < 0);
   expect(olderWaiting.map((t) => t.name)).toEqual([]);
 }
 
@@ -179,8 +207,7 @@ describe('Task lifecycle on a model cluster (random event orders, crashes betwee
         const created = { n: 0 };
 
         const checkAlways = () => {
-          const running = model.taskList().filter((t) => t.spec.agentRef && t.status?.phase === 'Running').length;
-          if (limits.maxConcurrentTasks !== undefined) expect(running).toBeLessThanOrEqual(limits.maxConcurrentTasks);
+          if (limits.maxConcurrentTasks !== undefined) expect(slotHolders(model, 'agent').length).toBeLessThanOrEqual(limits.maxConcurrentTasks);
           if (limits.quota) {
             const agentStarts = model.starts.filter((s) => model.task(NS, s.task)?.spec.agentRef);
             expect(maxStartsInAnyWindow(agentStarts, limits.quota.windowSeconds * 1000)).toBeLessThanOrEqual(limits.quota.maxTaskStarts);
@@ -246,7 +273,31 @@ describe('Task lifecycle on a model cluster (random event orders, crashes betwee
 });
 
 describe('scripted crash scenarios', () => {
-  test('a crash between the ledger write and the Task write, then a late restart: the quota still holds', () => {
+  test('a freed slot: the next pod is created before the finished Task is written Completed; a crash right after it starts nothing twice', () => {
+    const model = new ModelCluster(T0);
+    model.agents.set(AGENT_KEY, agentView({ spec: { maxConcurrentTasks: 1 } }));
+    model.onWrite = (w, m) => checkStart(m.agents.get(AGENT_KEY)!, m, w);
+    const controller = new Controller(model);
+    for (const name of ['a', 'b', 'c']) {
+      model.addTask({ namespace: NS, name, spec: { agentRef: { name: 'agent' } } });
+      model.now += seconds(1);
+    }
+    controller.decideAll();
+    model.setPod(NS, { ...model.pod(NS, 'a-pod')!, phase: 'Succeeded' });
+    // the pod event reaches the Agent's admission first: b's pod, and a crash before b's Running write
+    controller.run({ kind: 'decideAdmission', crashAfter: 1 });
+    expect(model.task(NS, 'a')?.status?.phase).toBe('Running');
+    expect(model.podCreations).toEqual(['a-pod', 'b-pod']);
+    // restarted: b's pod holds the slot, c still waits; then everything settles
+    controller.decideAll();
+    expect(model.task(NS, 'a')?.status?.phase).toBe('Completed');
+    expect(model.task(NS, 'b')?.status).toMatchObject({ phase: 'Running', podName: 'b-pod' });
+    expect(model.task(NS, 'c')?.status?.phase).toBe('Queued');
+    expect(model.podCreations).toEqual(['a-pod', 'b-pod']);
+    expect(model.starts.map((x) => x.task)).toEqual(['a', 'b']);
+  });
+
+  test('a crash between the pod and the Task write, then a late restart: the quota still holds', () => {
     const model = new ModelCluster(T0);
     model.agents.set(AGENT_KEY, agentView({ spec: { quota: { maxTaskStarts: 1, windowSeconds: 300 } } }));
     const controller = new Controller(model);

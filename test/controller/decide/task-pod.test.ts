@@ -110,6 +110,14 @@ describe('Task Stop (kubeopencode.io/stop=true)', () => {
     expect(condition(d, CONDITIONS.queued)).toMatchObject({ status: 'False', reason: REASONS.userStopped });
   });
 
+  test('a waiting Task with a pod (an admission interrupted before its Running write): the stop deletes that pod too', () => {
+    const queued = stopping({ phase: 'Queued' });
+    const d = decideTaskFromPod(queued, pod({ ownerTaskUid: queued.uid }), T0 + 1000);
+    expect(d.writes.map((w) => w.kind)).toEqual(['deletePod', 'patchTaskStatus']);
+    expect(condition(d, CONDITIONS.stopped)?.reason).toBe(REASONS.userStopped);
+    expect(decideTaskFromPod(queued, pod({ ownerTaskUid: 'an-older-task' }), T0 + 1000).writes.map((w) => w.kind)).toEqual(['patchTaskStatus']);
+  });
+
   test('a crash after the delete still reads as a stop, not as the failure the delete caused', () => {
     const dying = pod({ phase: 'Failed', deletionTimestamp: T0 + 1, containerStatuses: [{ name: 'agent', state: { terminated: { exitCode: 143, reason: 'Error' } } }] });
     const d = decideTaskFromPod(stopping({ phase: 'Running', startTime: T0, podName: 't-pod' }), dying, T0 + 5000);

@@ -42,6 +42,8 @@ export function buildForNode(root: string, dirs: readonly string[] = ['src', 'im
     }
   };
   for (const d of dirs) walk(d);
+  // src/version.ts reads the version from the package root's package.json, as it does from lib/ once installed
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(out, 'package.json'));
   const nodePath = [path.join(root, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
   return {
     dir: out,

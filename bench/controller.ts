@@ -22,7 +22,8 @@
  * 5. RSS: finished Tasks are added (created, then status-patched Completed by the harness, 32 requests in flight)
  *    until the cluster holds R Tasks (the N above are among them, with their pods); a fresh controller process starts;
  *    its RSS after the caches synced and the queue drained, against the RSS of the same process before the
- *    controller was constructed (Node + the modules it loads).
+ *    controller was constructed (Node + the modules it loads). The same restart over the N lifecycle Tasks alone,
+ *    before the fill, gives the growth per cached Task (the slope between the two, in RSS and in heap after a GC).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -31,8 +32,8 @@ import { Agent } from '../src';
 import { Rest, paths } from '../src/controller/kube/rest';
 import { applyCrds, createNamespace, markDeploymentReady, startTestCluster, stopTestCluster, testKubeConfig } from '../test/harness/apiserver';
 import { resourcePath } from '../test/util/resources';
-import { buildForNode } from './lib/build';
-import { ChildMetrics, ControllerProcess, CounterValue } from './lib/controller-host';
+import { Build, buildForNode } from './lib/build';
+import { ChildMetrics, ControllerProcess, CounterValue, Mem } from './lib/controller-host';
 import { OpencodeStub, startOpencodeStub } from './lib/opencode-stub';
 import { Obj, RunningWatch, WatchEvent, watch } from './lib/kwatch';
 import { log, pool, sleep, summarize } from './lib/stats';
@@ -388,6 +389,9 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
       const a = agents[i % agents.length];
       extra.push([`${a.name}-done-${String(i).padStart(5, '0')}`, a]);
     }
+    // the same restart first with the N Tasks of the lifecycle alone, then with all R: the slope is what one more
+    // cached Task costs
+    const small = await restartMemory(build, cluster.kubeconfig, stub.url);
     const fillStart = performance.now();
     await pool(extra, 32, async ([name, a]) => {
       const t = await h.create(paths.cr('tasks', NS), {
@@ -408,22 +412,15 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
     const pods = (await h.get(`${paths.core('pods')}?labelSelector=${TASK_LABEL}`)).items.length;
     log(`controller: cluster holds ${total} Tasks (${(JSON.stringify(all).length / MB).toFixed(1)} MB as JSON, ${(managedBytes / MB).toFixed(1)} MB of it metadata.managedFields) and ${pods} task pods; one LIST of all Tasks took ${listMs.toFixed(0)} ms`);
 
-    child = await ControllerProcess.spawn(build);
-    const before = child.loadedMem;
-    const { syncMs } = await child.call<{ syncMs: number }>('start', { kubeconfig: cluster.kubeconfig, serverUrl: stub.url });
-    const r0 = await child.metrics();
-    const { sinceStartMs } = await child.call<{ sinceStartMs: number }>('settle');
-    const after = await child.mem();
-    const afterGc = (await child.mem(true)).afterGc;
-    const r1 = await child.metrics();
-    const restartWrites = sumWrites(r1.apiWrites, () => true);
+    const big = await restartMemory(build, cluster.kubeconfig, stub.url);
+    const { before, after, afterGc, syncMs, sinceStartMs, restartWrites } = big;
     log(`controller: restart with ${total} Tasks: caches synced in ${syncMs.toFixed(0)} ms, queue drained ${(sinceStartMs - syncMs).toFixed(0)} ms later; RSS before start ${(before.rss / MB).toFixed(1)} MB (heap used ${(before.heapUsed / MB).toFixed(1)} MB), after ${(after.rss / MB).toFixed(1)} MB (peak ${(after.maxRss / MB).toFixed(1)} MB; heap used ${(after.heapUsed / MB).toFixed(1)} MB${afterGc ? `, ${(afterGc.heapUsed / MB).toFixed(1)} MB after a full GC, RSS then ${(afterGc.rss / MB).toFixed(1)} MB` : ''}); API writes on restart: ${restartWrites}`);
-    logDiagnostics('restart', r0, r1);
+    logDiagnostics('restart', big.r0, big.r1);
     figures.push({ section: SECTION, name: `controller RSS, ${total} Tasks + ${pods} pods cached, queue drained`, value: after.rss / MB, unit: 'MB', baseline: { name: 'same process before start (Node + modules)', value: before.rss / MB }, ratio: after.rss / before.rss, target: '≤ 150 MB', met: after.rss / MB <= 150 });
     figures.push({ section: SECTION, name: `controller peak RSS (maxRSS) through sync of ${total} Tasks`, value: after.maxRss / MB, unit: 'MB', baseline: { name: 'same process before start (Node + modules)', value: before.rss / MB }, ratio: after.maxRss / before.rss });
+    figures.push(...memoryPerTask(small, big, N, total));
     figures.push({ section: SECTION, name: `restart with ${total} Tasks: caches synced + queue drained`, value: sinceStartMs, unit: 'ms', baseline: { name: 'one LIST of all Tasks (harness)', value: listMs }, ratio: sinceStartMs / listMs, target: '≤ 1.2×', met: sinceStartMs / listMs <= 1.2 });
     figures.push({ section: SECTION, name: `API writes on that restart (nothing to change)`, value: restartWrites, unit: 'writes', target: '0', met: restartWrites === 0 });
-    await child.stop();
     child = undefined;
     return figures;
   } finally {
@@ -434,6 +431,46 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
     build.cleanup();
     await stopTestCluster(cluster);
   }
+}
+
+interface RestartMemory {
+  before: Mem;
+  after: Mem;
+  afterGc?: Omit<Mem, 'afterGc'>;
+  syncMs: number;
+  sinceStartMs: number;
+  restartWrites: number;
+  r0: ChildMetrics;
+  r1: ChildMetrics;
+}
+
+/** A fresh controller process over what the cluster holds now: its memory once synced and drained, then stopped. */
+async function restartMemory(build: Build, kubeconfig: string, serverUrl: string): Promise<RestartMemory> {
+  const child = await ControllerProcess.spawn(build);
+  try {
+    const before = child.loadedMem;
+    const { syncMs } = await child.call<{ syncMs: number }>('start', { kubeconfig, serverUrl });
+    const r0 = await child.metrics();
+    const { sinceStartMs } = await child.call<{ sinceStartMs: number }>('settle');
+    const after = await child.mem();
+    const afterGc = (await child.mem(true)).afterGc;
+    const r1 = await child.metrics();
+    return { before, after, afterGc, syncMs, sinceStartMs, restartWrites: sumWrites(r1.apiWrites, () => true), r0, r1 };
+  } finally {
+    await child.stop();
+  }
+}
+
+/** What one more cached Task costs: the slope between a restart over the N lifecycle Tasks and one over all of them. */
+function memoryPerTask(small: RestartMemory, big: RestartMemory, smallTasks: number, bigTasks: number): Figure[] {
+  const per = (a: number, b: number) => (b - a) / 1024 / (bigTasks - smallTasks);
+  const heap = small.afterGc && big.afterGc ? per(small.afterGc.heapUsed, big.afterGc.heapUsed) : NaN;
+  const rss = per(small.after.rss, big.after.rss);
+  log(`controller: memory per cached Task, restarts over ${smallTasks} and ${bigTasks} Tasks: RSS ${rss.toFixed(2)} KB/Task (${(small.after.rss / MB).toFixed(1)} → ${(big.after.rss / MB).toFixed(1)} MB), heap after a full GC ${heap.toFixed(2)} KB/Task`);
+  return [
+    { section: SECTION, name: `controller RSS growth per cached Task (restarts over ${smallTasks} and ${bigTasks} Tasks)`, value: rss, unit: 'KB/Task' },
+    { section: SECTION, name: `controller heap growth per cached Task, after a full GC (same restarts)`, value: heap, unit: 'KB/Task' },
+  ];
 }
 
 function logDiagnostics(phase: string, before: ChildMetrics, after: ChildMetrics): void {

@@ -6,6 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { updateReadme } from '../scripts/bench-table';
 
 export interface Figure {
   section: string;
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, figures }, null, 2) + '\n');
   console.log(`\nwrote bench/results/latest.json (${machine.cpus} cores, ${machine.cpuModel}, Node ${machine.node})`);
+  if (updateReadme()) console.log('regenerated the benchmark table in README.md (scripts/bench-table.ts)');
 }
 
 main().catch((e) => {

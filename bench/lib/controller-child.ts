@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import { Writable } from 'stream';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Controller } from '../../src/controller/controller';
 import { createLogger } from '../../src/controller/runtime/log';
+import { loadKubeConfig } from '../../src/controller/settings';
 
 const loadedMem = memory();
 let controller: Controller | undefined;
@@ -52,8 +52,8 @@ const commands: Record<string, (args: any) => Promise<unknown>> = {
   },
 
   async start(args: { kubeconfig: string; concurrency?: number; serverUrl?: string }) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(args.kubeconfig);
+    // as the bin loads it (settings.ts), so the child carries the modules production carries
+    const kc = loadKubeConfig({ KUBECONFIG: args.kubeconfig });
     const sink = new Writable({
       write(chunk, _enc, cb) {
         for (const line of String(chunk).split('\n').filter(Boolean)) {

@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'crypto';
 import * as os from 'os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV, LABELS, SELECTORS } from '../api';
 import { isFinished } from './decide';
 import type { LsRemoteOptions } from './remotes/git-remote';
@@ -15,10 +14,11 @@ import { GitRolloutRuntime } from './remotes/git-rollout-runtime';
 import { HealthServer } from './runtime/health';
 import { EventRecorder } from './kube/events';
 import { WriteExecutor } from './kube/executor';
+import type { ClusterAccess } from './kube/kubeconfig';
 import { LeaderElector } from './kube/leader';
 import { Rest, isConflict, paths } from './kube/rest';
 import { Obj, toTaskView } from './kube/convert';
-import { Watcher } from './kube/watcher';
+import { Watcher, taskPodSummary } from './kube/watcher';
 import { Logger, createLogger } from './runtime/log';
 import { ControllerMetrics } from './runtime/metrics';
 import { AgentReconciler } from './reconcile/agent-reconciler';
@@ -30,7 +30,8 @@ import { TaskReconciler } from './reconcile/task-reconciler';
 import { WorkQueue } from './runtime/workqueue';
 
 export interface ControllerOptions {
-  readonly kubeConfig: KubeConfig;
+  /** The cluster: settings.loadKubeConfig() in the bin, or a client-node KubeConfig. */
+  readonly kubeConfig: ClusterAccess;
   /** Namespace of the leader-election Lease. @default POD_NAMESPACE or kubeopencode-system */
   readonly namespace?: string;
   /** This replica's identity in the Lease. @default POD_NAME or hostname + random suffix */
@@ -152,14 +153,14 @@ export class Controller {
 
   /** The watched kinds, each event mapped to the keys it may change. */
   private createCaches(): Caches {
-    const w = (path: string, onEvent: (type: string, o: Obj) => void, selector?: string) =>
-      new Watcher<Obj>(this.opts.kubeConfig, this.rest, path, (type, o) => onEvent(type, o), this.log, selector);
+    const w = (path: string, onEvent: (type: string, o: Obj) => void, selector?: string, slim?: (o: Obj) => Obj) =>
+      new Watcher<Obj>(this.opts.kubeConfig, this.rest, path, (type, o) => onEvent(type, o), this.log, selector, slim);
     return {
       tasks: w(paths.cr('tasks'), (type, t) => this.onTask(type, t)),
       agents: w(paths.cr('agents'), (_t, a) => this.queue.add(key('agent', a))),
       templates: w(paths.cr('agenttemplates'), (_t, t) => this.onTemplate(t)),
       cronTasks: w(paths.cr('crontasks'), (_t, c) => this.queue.add(key('crontask', c))),
-      pods: w(paths.core('pods'), (_t, p) => this.onTaskPod(p), SELECTORS.taskPods),
+      pods: w(paths.core('pods'), (_t, p) => this.onTaskPod(p), SELECTORS.taskPods, taskPodSummary),
       deployments: w(paths.apps('deployments'), (_t, d) => {
         const agent = d.metadata?.labels?.[LABELS.agent];
         if (agent) this.queue.add(`agent/${d.metadata.namespace}/${agent}`);

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { LeanKubeConfig } from './kube/kubeconfig';
 import { CONTROLLER, CONTROLLER_DEFAULTS, CONTROLLER_ENV as E } from '../api';
 import { goDurationSeconds, isGoDuration } from '../common/go-duration';
 
@@ -102,22 +103,29 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  * ServiceAccount. Without any of them this fails at once: client-node would otherwise fall back to
  * http://localhost:8080 and retry forever.
  */
-export function loadKubeConfig(env: Env = process.env, home = os.homedir(), serviceAccountDir = SA_DIR): KubeConfig {
+export function loadKubeConfig(env: Env = process.env, home = os.homedir(), serviceAccountDir = SA_DIR): LeanKubeConfig | KubeConfig {
   // loaded here, not at the top: --help and a bad setting need no Kubernetes client
-  const kc: KubeConfig = new (require('@kubernetes/client-node') as typeof import('@kubernetes/client-node')).KubeConfig();
+  const lean = () => (require('./kube/kubeconfig') as typeof import('./kube/kubeconfig')).LeanKubeConfig;
+  let kc: LeanKubeConfig | KubeConfig | undefined;
   const files = (get(env, 'KUBECONFIG') ?? '').split(path.delimiter).filter((f) => f !== '');
   const fromFiles = (list: string[], origin: string) => {
     for (const f of list) {
       if (!fs.existsSync(f)) throw new UsageError(`${origin} names '${f}', which does not exist`, 1);
     }
     try {
-      if (list.length === 1) kc.loadFromFile(list[0]);
-      else kc.loadFromDefault({}, false);
+      if (list.length === 1) {
+        kc = lean().fromFile(list[0]);
+      } else {
+        // merging several files is client-node's KubeConfig's job (loaded only then: it costs about 60 MB of RSS)
+        const merged: KubeConfig = new (require('@kubernetes/client-node') as typeof import('@kubernetes/client-node')).KubeConfig();
+        merged.loadFromDefault({}, false);
+        kc = merged;
+      }
     } catch (e) {
       throw new UsageError(`${origin} '${list.join(path.delimiter)}' is not a readable kubeconfig: ${(e as Error).message.split('\n')[0]}`, 1);
     }
-    if (!kc.getCurrentCluster()) {
-      throw new UsageError(`${origin} '${list.join(path.delimiter)}' has no cluster for its current-context '${kc.getCurrentContext()}'`, 1);
+    if (!kc!.getCurrentCluster()) {
+      throw new UsageError(`${origin} '${list.join(path.delimiter)}' has no cluster for its current-context '${kc!.getCurrentContext()}'`, 1);
     }
   };
   if (files.length) {
@@ -125,10 +133,10 @@ export function loadKubeConfig(env: Env = process.env, home = os.homedir(), serv
   } else if (fs.existsSync(path.join(home, '.kube', 'config'))) {
     fromFiles([path.join(home, '.kube', 'config')], 'kubeconfig');
   } else if (get(env, 'KUBERNETES_SERVICE_HOST') && fs.existsSync(path.join(serviceAccountDir, 'token'))) {
-    kc.loadFromCluster();
+    kc = lean().fromServiceAccount(serviceAccountDir, env as NodeJS.ProcessEnv);
   } else {
     throw new UsageError('no cluster to talk to: KUBECONFIG is not set, ~/.kube/config does not exist, and this is not a pod ' +
       '(no KUBERNETES_SERVICE_HOST and ServiceAccount token); set KUBECONFIG or run it in the cluster', 1);
   }
-  return kc;
+  return kc!;
 }

@@ -1,7 +1,7 @@
 import * as http from 'http';
 import * as https from 'https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { CONTROLLER } from '../../api';
+import type { ClusterAccess } from './kubeconfig';
 
 /**
  * A thin REST client over the kubeconfig's cluster. Why not client-node's typed APIs for writes: they serialize bodies
@@ -46,7 +46,7 @@ export class Rest {
   private readonly agent: http.Agent;
   private httpsOptions?: https.RequestOptions;
 
-  constructor(private readonly kc: KubeConfig, private readonly opts: RestOptions = {}) {
+  constructor(private readonly kc: ClusterAccess, private readonly opts: RestOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);

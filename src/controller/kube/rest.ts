@@ -44,7 +44,7 @@ export interface RestOptions {
 export class Rest {
   private readonly server: URL;
   private readonly agent: http.Agent;
-  private httpsOptions?: https.RequestOptions;
+  private httpsOptions?: { readonly value: https.RequestOptions; readonly at: number };
 
   constructor(private readonly kc: ClusterAccess, private readonly opts: RestOptions = {}) {
     const cluster = kc.getCurrentCluster();
@@ -89,23 +89,36 @@ export class Rest {
     await this.request('DELETE', path, body);
   }
 
+  /**
+   * The credentials, asked of the kubeconfig again after {@link CREDENTIALS_TTL_MS} and after a 401: a ServiceAccount
+   * token file rotates (the kubelet replaces it well before its expiry), and so do exec-plugin tokens.
+   */
   private async options(): Promise<https.RequestOptions> {
-    if (!this.httpsOptions) {
+    const now = Date.now();
+    if (!this.httpsOptions || now - this.httpsOptions.at >= CREDENTIALS_TTL_MS) {
       const o: https.RequestOptions = {};
       await this.kc.applyToHTTPSOptions(o);
-      this.httpsOptions = o;
+      this.httpsOptions = { value: o, at: now };
     }
-    return this.httpsOptions;
+    return this.httpsOptions.value;
   }
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const retries = this.opts.retries ?? 4;
+    let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
       try {
         if (method !== 'GET') this.opts.onWrite?.(method, path);
         this.opts.onRequest?.(method, path);
         return await this.once<T>(method, path, body, contentType);
       } catch (e) {
+        if (e instanceof ApiError && e.code === 401 && !reauthenticated) {
+          // the token may have rotated since it was read: read it again and retry once, at once
+          reauthenticated = true;
+          this.httpsOptions = undefined;
+          attempt--;
+          continue;
+        }
         if (attempt >= retries || !isTransient(e)) throw e;
         const retryAfter = e instanceof ApiError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;
         await sleep(Math.max(retryAfter, Math.min(2000, 50 * 2 ** attempt)));
@@ -163,6 +176,9 @@ export class Rest {
     this.agent.destroy();
   }
 }
+
+/** How long the credentials read from the kubeconfig are used before they are read again (client-node's own FileAuth re-reads a token file after 60 s too). */
+export const CREDENTIALS_TTL_MS = 60_000;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

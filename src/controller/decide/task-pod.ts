@@ -160,8 +160,10 @@ function stuckReason(pod: PodView, now: EpochMs, graceMs: number): { failure?: O
   return { wakeAt };
 }
 
-/** The Task's pod could not be built (its PodTemplate is missing): the Task fails with PodCreationError. */
-export function decidePodCreationFailed(task: Pick<TaskView, 'namespace' | 'name' | 'uid'>, message: string, now: EpochMs): Decision {
-  const failed: Condition = { type: CONDITIONS.ready, status: 'False', reason: REASONS.podCreationError, message, lastTransitionTime: now };
-  return { writes: [{ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: { phase: 'Failed', completionTime: now, conditions: [failed] } }] };
+/**
+ * The Task's pod could not be made (its PodTemplate is missing, or the API server refused it): the Task fails with
+ * PodCreationError, and a Queued condition still True is closed (it left the queue without starting).
+ */
+export function decidePodCreationFailed(task: TaskView, message: string, now: EpochMs): Decision {
+  return finish(task, 'Failed', failed(REASONS.podCreationError, message), now);
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { CONDITIONS, REASONS } from '../../../src/api';
-import { decideTaskFromPod, type Decision, type PodView, type TaskView } from '../../../src/controller/decide';
+import { decidePodCreationFailed, decideTaskFromPod, type Decision, type PodView, type TaskView } from '../../../src/controller/decide';
 import { minutes, seconds, T0 } from './cluster-model';
 import { NS, taskView } from './fixtures';
 
@@ -129,6 +129,23 @@ describe('Task Stop (kubeopencode.io/stop=true)', () => {
   test('a pod that ended by itself wins over a stop noticed later', () => {
     const d = decideTaskFromPod(stopping({ phase: 'Running', startTime: T0, podName: 't-pod' }), pod({ phase: 'Failed' }), T0 + 5000);
     expect(onlyStatus(d)?.phase).toBe('Failed');
+  });
+});
+
+describe('a pod that could not be made (PodCreationError)', () => {
+  test('fails the Task and closes a Queued condition still True (it left the queue without starting)', () => {
+    const waited = taskView('t', { status: { phase: 'Queued', conditions: [{ type: CONDITIONS.queued, status: 'True', reason: REASONS.agentAtCapacity, message: 'm', lastTransitionTime: T0 }] } });
+    const d = decidePodCreationFailed(waited, 'HTTP 403: forbidden', T0 + 1000);
+    expect(d.writes).toHaveLength(1);
+    expect(d.writes[0]).toMatchObject({ kind: 'patchTaskStatus', status: { phase: 'Failed', completionTime: T0 + 1000 } });
+    expect(condition(d, CONDITIONS.ready)).toMatchObject({ status: 'False', reason: REASONS.podCreationError, message: 'HTTP 403: forbidden' });
+    expect(condition(d, CONDITIONS.queued)).toMatchObject({ status: 'False', reason: REASONS.podCreationError });
+  });
+
+  test('a Task that never waited gets no Queued condition', () => {
+    const d = decidePodCreationFailed(taskView('t', { status: { phase: 'Running' } }), 'missing PodTemplate', T0);
+    expect(condition(d, CONDITIONS.queued)).toBeUndefined();
+    expect(condition(d, CONDITIONS.ready)).toMatchObject({ reason: REASONS.podCreationError });
   });
 });
 

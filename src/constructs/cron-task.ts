@@ -65,14 +65,19 @@ export function validateSchedule(schedule: string | undefined, timeZone: string,
  * least-privilege Role: create/list/get/patch Tasks, get this CronTask.
  */
 export class CronTask extends Construct {
+  /** The Kubernetes name of the CronTask (and the prefix of its CronJob, ServiceAccount and Role). */
   public readonly name: string;
+  /** The namespace, when the chart or metadata sets one. */
   public readonly namespace?: string;
+  /** The CronTask custom resource. */
   public readonly resource: ApiObject;
   /** The Kubernetes CronJob whose job creates the Tasks. */
   public readonly cronJob: k8s.KubeCronJob;
   /** The job's ServiceAccount, and the Role (with its binding) that lets it create and stop this CronTask's Tasks. */
   public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The Role of the job's ServiceAccount (create/list/get/patch Tasks, get this CronTask). */
   public readonly role: k8s.KubeRole;
+  /** Binds {@link role} to {@link serviceAccount}. */
   public readonly roleBinding: k8s.KubeRoleBinding;
 
   private readonly props: CronTaskProps;

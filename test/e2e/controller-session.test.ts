@@ -67,9 +67,9 @@ test('a stop aborts the Task\'s session on the agent server, and the condition s
   stub.reset();
   await createTask(ns, 'hangs', { agentRef: { name: 'sess' }, description: 'STUB:HANG until someone stops me' });
   const proc = await kubeletRuns('hangs');
-  const hung = await stub.waitFor((x) => x.action?.type === 'hang', 30_000, 'the hanging model call');
+  const hung = await stub.waitFor((x) => x.action?.type === 'hang', 90_000, 'the hanging model call');
   await patch(`/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/tasks/hangs`, { metadata: { annotations: { 'kubeopencode.io/stop': 'true' } } });
-  const t = await waitForPhase(ns, 'hangs', 'Completed', 20_000);
+  const t = await waitForPhase(ns, 'hangs', 'Completed', 60_000);
   expect(condition(t, 'Stopped')).toMatchObject({ status: 'True', reason: 'UserStopped' });
   expect(condition(t, 'Stopped').message).toMatch(/session ses_\w+ on the agent server was aborted/);
   await stub.waitFor((x) => x === hung && x.cancelled, 10_000, 'the model call to be cancelled');
@@ -84,7 +84,7 @@ test('a model error fails the Task (the attached client exits 0 regardless), wit
   const r = await proc.done;
   expect(stub.chatsWith('STUB-RULE-MODEL-GONE').length).toBeGreaterThan(0);
   await setPodPhase(ns, 'model-fails-pod', r.code === 0 ? 'Succeeded' : 'Failed', { exitCode: r.code ?? 1 });
-  const t = await waitForPhase(ns, 'model-fails', 'Failed', 20_000);
+  const t = await waitForPhase(ns, 'model-fails', 'Failed', 60_000);
   const ready = condition(t, 'Ready');
   if (r.code === 0) {
     // the pod said success: only the session knows it failed
@@ -103,7 +103,7 @@ test('a completed Task records its session id, message count and token usage', a
   const r = await proc.done;
   expect(r.code).toBe(0);
   await setPodPhase(ns, 'works-pod', 'Succeeded');
-  const t = await waitForPhase(ns, 'works', 'Completed', 20_000);
+  const t = await waitForPhase(ns, 'works', 'Completed', 60_000);
   expect(t.status.session).toMatchObject({ id: expect.stringMatching(/^ses_/), title: expect.stringMatching(new RegExp(`^kubeopencode/${ns}/works/`)) });
   expect(t.status.session.messageCount).toBeGreaterThanOrEqual(2);
   expect(t.status.session.tokenUsage.input).toBeGreaterThan(0);
@@ -113,7 +113,7 @@ test('deleting a running Task aborts its session (from the DELETE event, no fina
   stub.reset();
   await createTask(ns, 'deleted', { agentRef: { name: 'sess' }, description: 'STUB:HANG until deleted' });
   const proc = await kubeletRuns('deleted');
-  const hung = await stub.waitFor((x) => x.action?.type === 'hang', 30_000, 'the hanging model call');
+  const hung = await stub.waitFor((x) => x.action?.type === 'hang', 90_000, 'the hanging model call');
   const running = await waitFor(async () => {
     const t = await kubeRequest('GET', `/apis/kubeopencode.io/v1alpha1/namespaces/${ns}/tasks/deleted`);
     return t.status?.phase === 'Running' ? t : undefined;

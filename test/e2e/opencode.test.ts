@@ -28,6 +28,10 @@ import { Obj, chart, synth } from '../util/synth';
  * One server is shared by the tests of the first block, in order; the last one restarts it as a new pod.
  */
 
+// opencode's first start on a loaded 2-core machine (two jest workers) can take tens of seconds: the waits below are
+// ceilings on conditions, not timings
+jest.setTimeout(180_000);
+
 const PASSWORD = 'e2e-server-password';
 const SECRETS = { 'e2e-server-auth': { password: PASSWORD }, 'subdir-server-auth': { password: PASSWORD } };
 const USER_CONFIGMAPS = {
@@ -187,7 +191,7 @@ describe('Agent: the real opencode serve runs what the construct generates', () 
     const task = sandbox(a.taskPod, configMaps, 'koc-e2e-task-');
     const r = await task.run('task', {
       env: taskEnv(pod, { TASK_DESCRIPTION: TASK_TEXT, TASK_SESSION_TITLE: TASK_TITLE, KUBEOPENCODE_SERVER_URL: server.url }),
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
     });
     expectExit0(r, stub);
 
@@ -268,7 +272,7 @@ describe('Agent: the real opencode serve runs what the construct generates', () 
     const r = await server.request(`/session/${id}/message`, {
       method: 'POST',
       body: { parts: [{ type: 'text', text: 'TOOL:skill {"name":"code-review"}' }] },
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
     });
     expect(r.status).toBe(200);
     const toolResult = stub.requests.find((x) => x.kind === 'chat' && x.lastRole === 'tool');
@@ -295,7 +299,7 @@ describe('Agent: the real opencode serve runs what the construct generates', () 
     const task = sandbox(a.taskPod, configMaps, 'koc-e2e-task-');
     const r = await task.run('task', {
       env: taskEnv(pod, { TASK_DESCRIPTION: 'must not arrive', KUBEOPENCODE_SERVER_URL: server.url, OPENCODE_SERVER_PASSWORD: undefined }),
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
     });
     expect(r.code).not.toBe(0);
     expect(stub.chatsWith('must not arrive')).toHaveLength(0);
@@ -307,9 +311,9 @@ describe('Agent: the real opencode serve runs what the construct generates', () 
     const title = 'kubeopencode/agents/hangs/deadbeef';
     const p = task.start('task', {
       env: taskEnv(pod, { TASK_DESCRIPTION: 'STUB:HANG until stopped', TASK_SESSION_TITLE: title, KUBEOPENCODE_SERVER_URL: server.url }),
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
     });
-    const hung = await stub.waitFor((x) => x.action?.type === 'hang', 20_000, 'the hanging model call');
+    const hung = await stub.waitFor((x) => x.action?.type === 'hang', 60_000, 'the hanging model call');
     await p.stop(2000);
     const session = (await server.getJson('/session') as Obj[]).find((x) => x.title === title);
     expect(session).toBeDefined();
@@ -441,7 +445,7 @@ describe('Agent: a repository checked out below the workspace still brings its A
     const task = sandbox(a.taskPod, configMaps, 'koc-e2e-subdir-task-');
     const r = await task.run('task', {
       env: taskEnv(pod, { TASK_DESCRIPTION: 'what should I run before committing?', TASK_SESSION_TITLE: 'kubeopencode/agents/subdir/00000000', KUBEOPENCODE_SERVER_URL: server.url }),
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
     });
     expectExit0(r, stub);
     const chat = stub.completions().find((x) => x.kind === 'chat')!;

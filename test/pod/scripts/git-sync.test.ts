@@ -189,17 +189,17 @@ describe.each(SHELLS)('git-sync under %s', (shell) => {
     const link = path.join(root, 'repo');
     const p = startScript(sb, shell, gitSyncScript(), env({ root, interval: 1 }));
     try {
-      const first = await waitFor('the first sync', () => linkTarget(link), 5000);
+      const first = await waitFor('the first sync', () => linkTarget(link), 20_000);
       expect(first).toBe(`.worktrees/${tip(srv.repos.sync.bare)}`);
       const label = `loop-${shell}`;
       const pushed = srv.pushCommit(srv.repos.sync, { 'version.txt': `${label}\n` });
       // how fast is the benchmark's business; here only that the loop picks it up (bounded wait for loaded machines)
       await waitFor('the pushed commit', () => linkTarget(link) === `.worktrees/${pushed}`, 15_000);
-      await waitFor('the log line', () => p.output().includes(`-> ${pushed}`), 5000);
+      await waitFor('the log line', () => p.output().includes(`-> ${pushed}`), 20_000);
       expect(fs.readFileSync(path.join(link, 'version.txt'), 'utf8')).toBe(`${label}\n`);
-      await waitFor('the old worktree to go', () => fs.readdirSync(path.join(root, '.worktrees')).length === 1, 2000);
+      await waitFor('the old worktree to go', () => fs.readdirSync(path.join(root, '.worktrees')).length === 1, 10_000);
       expect(fs.readdirSync(path.join(root, '.worktrees'))).toEqual([pushed]);
-      await waitFor('git worktree prune', () => !g(root, '--git-dir=.git', 'worktree', 'list', '--porcelain').includes(first), 2000);
+      await waitFor('git worktree prune', () => !g(root, '--git-dir=.git', 'worktree', 'list', '--porcelain').includes(first), 10_000);
     } finally {
       const res = await p.stop();
       expect(res.code).toBe(143);
@@ -213,14 +213,14 @@ describe.each(SHELLS)('git-sync under %s', (shell) => {
     const p = startScript(sb, shell, gitSyncScript(), env({ root, interval: 0.05 }));
     let reader: ReturnType<typeof startScript> | undefined;
     try {
-      await waitFor('the first sync', () => linkTarget(link), 5000);
+      await waitFor('the first sync', () => linkTarget(link), 20_000);
       const big = srv.pushCommit(srv.repos.sync, bigCommit(`atomic-${shell}-0`));
-      await waitFor('the big tree', () => linkTarget(link) === `.worktrees/${big}`, 3000);
+      await waitFor('the big tree', () => linkTarget(link) === `.worktrees/${big}`, 20_000);
       reader = startScript(sb, shell, READER, { LINK: link, ROOT: root, STOP: stop });
       const seen = new Set<string>();
       for (let i = 1; i <= 3; i++) {
         const id = srv.pushCommit(srv.repos.sync, bigCommit(`atomic-${shell}-${i}`));
-        await waitFor(`flip ${i}`, () => linkTarget(link) === `.worktrees/${id}`, 3000);
+        await waitFor(`flip ${i}`, () => linkTarget(link) === `.worktrees/${id}`, 10_000);
         seen.add(id);
         await sleep(50);
       }
@@ -241,7 +241,7 @@ describe.each(SHELLS)('git-sync under %s', (shell) => {
   test('SIGTERM ends the loop at once, even with the default 300 s interval', async () => {
     const root = sb.mkdir('sync');
     const p = startScript(sb, shell, gitSyncScript(), env({ root }));
-    await waitFor('the first sync', () => linkTarget(path.join(root, 'repo')), 5000);
+    await waitFor('the first sync', () => linkTarget(path.join(root, 'repo')), 20_000);
     await sleep(100);
     const t0 = Date.now();
     const res = await p.stop(5000);
@@ -287,13 +287,13 @@ describe.each(SHELLS)('git-sync under %s', (shell) => {
     other.requests.length = 0;
     const p = startScript(sb, shell, gitSyncScript(), env({ root, repo: repo.url, credentials: creds, interval: 0.3 }));
     try {
-      await waitFor('the first sync', () => linkTarget(link), 5000);
+      await waitFor('the first sync', () => linkTarget(link), 20_000);
       // what a process with write access to the sync repository could do between two intervals
       g(root, '--git-dir=.git', 'config', 'remote.origin.url', other.repos.secret.url);
       g(root, '--git-dir=.git', 'config', `url.${other.origin}/.insteadOf`, `${srv.origin}/`);
       const pushed = srv.pushCommit(repo, { 'version.txt': 'r2\n' });
       await waitFor('the pushed commit, or a request to the other host',
-        () => linkTarget(link) === `.worktrees/${pushed}` || other.requests.length > 0, 5000);
+        () => linkTarget(link) === `.worktrees/${pushed}` || other.requests.length > 0, 20_000);
       expect(sawToken(other)).toBe(false);
       expect(other.requests).toEqual([]);
       expect(linkTarget(link)).toBe(`.worktrees/${pushed}`);

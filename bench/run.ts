@@ -6,18 +6,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { updateReadme } from '../scripts/bench-table';
+import { type Figure, updateReadme } from '../scripts/bench-table';
 
-export interface Figure {
-  section: string;
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: { name: string; value: number };
-  ratio?: number;
-  target?: string;
-  met?: boolean;
-}
+export type { Figure };
 
 const figures: Figure[] = [];
 const root = path.resolve(__dirname, '..');

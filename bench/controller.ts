@@ -216,6 +216,8 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
     };
     const hopSent = new Map<string, number>();
     const hops: number[] = [];
+    /** When the harness's pod watch showed each pod Succeeded: what target 1 is measured from. */
+    const terminalSeen = new Map<string, number>();
     const markRunning = async (a: AgentPlan, pod: Obj) => {
       await h.patch(`${paths.core('pods', NS, pod.metadata.name)}/status`, podStatus(pod, 'Running'));
       a.runnable.push(pod.metadata.name);
@@ -241,6 +243,7 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
         markRunning(a, pod).catch((err) => (podFailure ??= err));
         checkSteady(e.at);
       } else if (e.type === 'MODIFIED' && pod.status?.phase === 'Succeeded') {
+        if (!terminalSeen.has(pod.metadata.name)) terminalSeen.set(pod.metadata.name, e.at);
         const sent = hopSent.get(pod.metadata.name);
         if (sent !== undefined) {
           hops.push(e.at - sent);
@@ -292,6 +295,8 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
 
     // ---- 3. drain: slot freed → next pod -----------------------------------------------------------------------------
     const latencies: number[] = [];
+    /** The same, measured from the harness's PATCH that ended the pod (one more write → watch hop in it). */
+    const fromPatch: number[] = [];
     let misses = 0;
     const cpuAtDrain = { controller: (await child.metrics()).cpuMs, apiserver: procCpuMs(cluster.pids.apiserver), etcd: procCpuMs(cluster.pids.etcd), harness: process.cpuUsage() };
     const drainStart = performance.now();
@@ -328,7 +333,9 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
           a.nextPod = undefined;
           log(`controller: WARNING no new pod for ${a.name} within 10 s of ${podName} succeeding`);
         } else {
-          latencies.push(at - sent);
+          fromPatch.push(at - sent);
+          const seen = terminalSeen.get(podName);
+          if (seen !== undefined) latencies.push(at - seen);
         }
       }
     }));
@@ -341,14 +348,18 @@ export async function run({ quick }: { quick: boolean }): Promise<Figure[]> {
     const m1 = await child.metrics();
     const perTaskHarness = harnessWrites / N;
     const lat = summarize(latencies);
+    const latPatch = summarize(fromPatch);
     const hop = summarize(hops);
-    log(`controller: drained ${N} Tasks in ${drainMs.toFixed(0)} ms; slot → pod latency n=${lat.n} p50 ${lat.p50.toFixed(1)} p99 ${lat.p99.toFixed(1)} max ${lat.max.toFixed(1)} ms; write→watch hop n=${hop.n} p50 ${hop.p50.toFixed(1)} p99 ${hop.p99.toFixed(1)} ms`);
+    log(`controller: drained ${N} Tasks in ${drainMs.toFixed(0)} ms; slot → pod latency from the watch n=${lat.n} p50 ${lat.p50.toFixed(1)} p99 ${lat.p99.toFixed(1)} max ${lat.max.toFixed(1)} ms, from the PATCH p50 ${latPatch.p50.toFixed(1)} p99 ${latPatch.p99.toFixed(1)} ms; write→watch hop n=${hop.n} p50 ${hop.p50.toFixed(1)} p99 ${hop.p99.toFixed(1)} ms`);
     for (const p of [50, 99] as const) {
       const v = p === 50 ? lat.p50 : lat.p99;
       const b = p === 50 ? hop.p50 : hop.p99;
       const limit = p === 50 ? 20 : 100;
-      figures.push({ section: SECTION, name: `slot freed (pod Succeeded) → next queued Task's pod created p${p} (n=${lat.n}${misses ? `, ${misses} freed slots gave no pod in 10 s` : ''})`, value: v, unit: 'ms', baseline: { name: `one write → watch hop p${p} (harness)`, value: b }, ratio: v / b, target: `≤ ${limit} ms`, met: v <= limit });
+      // target 1 as the issue sets it: from the watch event that shows the pod terminal to the watch event of the next
+      // pod (both on the harness's one pod watch), so the floor is the controller's own watch hop + one POST
+      figures.push({ section: SECTION, name: `slot freed (watch shows the pod Succeeded) → next queued Task's pod seen p${p} (n=${lat.n}${misses ? `, ${misses} freed slots gave no pod in 10 s` : ''})`, value: v, unit: 'ms', baseline: { name: `one write → watch hop p${p} (harness)`, value: b }, ratio: v / b, target: `≤ ${limit} ms`, met: v <= limit });
     }
+    figures.push({ section: SECTION, name: `the same from the harness's PATCH that ended the pod, p50 (one more write → watch hop in it)`, value: latPatch.p50, unit: 'ms', baseline: { name: 'one write → watch hop p50 (harness)', value: hop.p50 }, ratio: latPatch.p50 / hop.p50 });
 
     const failed = [...phases.values()].filter((p) => p === 'Failed').length;
     log(`controller: anomalies: ${anomalies.regressions.length} Running Tasks sent back to waiting${anomalies.regressions.length ? ` (${anomalies.regressions.slice(0, 5).join('; ')})` : ''}; ${anomalies.overLimit.length} pod creations beyond maxConcurrentTasks${anomalies.overLimit.length ? ` (${anomalies.overLimit.slice(0, 3).join('; ')})` : ''}; ${failed} Tasks Failed`);

@@ -70,6 +70,7 @@ export class Controller {
   private readonly tasks: TaskReconciler;
   private readonly cronTasks: CronTaskReconciler;
   private readonly cleanup: CleanupReconciler;
+  private readonly shell: Shell;
   private readonly now: () => number;
   private readonly elector?: LeaderElector;
   private readonly health?: HealthServer;
@@ -86,7 +87,7 @@ export class Controller {
     });
     this.queue = this.createQueue();
     this.caches = this.createCaches();
-    const shell = this.createShell();
+    const shell = (this.shell = this.createShell());
     this.agents = new AgentReconciler(shell, new GitRolloutRuntime({
       rest: this.rest,
       now: this.now,
@@ -123,15 +124,19 @@ export class Controller {
   async stop(): Promise<void> {
     this.queue.stop();
     this.leading = false;
+    await this.shell.settled();
     await this.elector?.stop();
     await Promise.all(Object.values(this.caches).map((x) => x.stop()));
     await this.health?.close();
     this.rest.close();
   }
 
-  /** Resolves when no reconcile is queued or running (tests, benchmarks). */
-  idle(): Promise<void> {
-    return this.queue.idle();
+  /** Resolves when no reconcile is queued or running and no write is in flight (tests, benchmarks). */
+  async idle(): Promise<void> {
+    do {
+      await this.queue.idle();
+      await this.shell.settled();
+    } while (!this.queue.isIdle);
   }
 
   /** Reconciles everything once more (tests that move a fake clock past a wake-up). */

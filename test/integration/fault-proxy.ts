@@ -22,6 +22,8 @@ export interface Faults {
    * refuse them (e.g. POST of pods: 403). `times` bounds how many (default: all).
    */
   refuse?: { method: string; path: RegExp; code: number; reason: string; message: string; times?: number };
+  /** Requests held this long before they are forwarded (a slow write: what the controller does meanwhile). */
+  hold?: { method: string; path: RegExp; ms: number };
 }
 
 /** A write the proxy forwarded: method, path (without the query) and the parsed JSON body. */
@@ -32,7 +34,7 @@ export interface RecordedWrite {
 }
 
 export class FaultProxy {
-  public readonly counts = { throttled: 0, errors: 0, dropped: 0, gone: 0, forwarded: 0, refused: 0 };
+  public readonly counts = { throttled: 0, errors: 0, dropped: 0, gone: 0, forwarded: 0, refused: 0, held: 0 };
   /** Every write (POST, PUT, PATCH, DELETE) forwarded to the API server, in order. */
   public readonly writes: RecordedWrite[] = [];
   private server?: http.Server;
@@ -121,7 +123,13 @@ export class FaultProxy {
           body = raw.toString('utf8');
         }
         this.writes.push({ method: req.method!, path: (req.url ?? '').split('?')[0], body });
-        up.end(raw);
+        const h = f.hold;
+        if (h && req.method === h.method && h.path.test(req.url ?? '')) {
+          this.counts.held++;
+          setTimeout(() => up.end(raw), h.ms);
+        } else {
+          up.end(raw);
+        }
       });
     });
     this.server.on('connection', (s) => {

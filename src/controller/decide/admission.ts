@@ -48,20 +48,24 @@ export function admitQueuedTasks(agent: AgentView, tasks: readonly TaskView[], n
   const ledger = quota ? ledgerInWindow(agent, mine, now, windowMs) : undefined;
   let ledgerChanged = ledger?.repaired ?? false;
   const entries = ledger?.entries ?? [];
-  const record = (task: TaskView) => {
+  const record = (task: TaskView, startTime: EpochMs) => {
     if (!quota) return;
     // A reservation left by an interrupted admission is re-stamped, so the ledger says when the Task really started.
     const reservation = entries.findIndex((e) => e.taskName === task.name && e.startTime >= task.creationTimestamp);
     if (reservation >= 0) entries.splice(reservation, 1);
-    entries.push({ taskName: task.name, startTime: now });
+    ledgerChanged ||= reservation >= 0;
+    // a start a pod proves may be older than the window: it no longer counts
+    if (now - startTime >= windowMs) return;
+    entries.push({ taskName: task.name, startTime });
     ledgerChanged = true;
   };
 
   const taskWrites: Write[] = [];
   for (const task of resumed) {
-    // its pod proves an earlier admission started it: no gate applies, and no second pod is made
-    taskWrites.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now) });
-    record(task);
+    // its pod proves an earlier admission started it, when the pod was made: no gate applies, no second pod is made
+    const startTime = provenStart(podOf(task)!, now);
+    taskWrites.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now, startTime) });
+    record(task, startTime);
   }
 
   let blocked: ConditionContent | undefined = agentGate(agent);
@@ -83,7 +87,7 @@ export function admitQueuedTasks(agent: AgentView, tasks: readonly TaskView[], n
     }
     started++;
     taskWrites.push(...startWrites(task, now));
-    record(task);
+    record(task, now);
   }
 
   const writes: Write[] = [...taskWrites];
@@ -102,6 +106,13 @@ function ownPod(task: TaskView, pods: TaskPods): PodView | undefined {
 
 const hasEnded = (pod: PodView | undefined): boolean => pod?.phase === 'Succeeded' || pod?.phase === 'Failed';
 
+/**
+ * When a Task whose pod exists started: its pod's creation (the API server's whole seconds), not the moment its
+ * Running write is made again — a later admission may have counted the start at its real time already (the quota
+ * window), and the write that said so was lost in a crash.
+ */
+const provenStart = (pod: PodView, now: EpochMs): EpochMs => (pod.creationTimestamp > 0 ? Math.min(pod.creationTimestamp, now) : now);
+
 /** Its pod, then Running with startTime and podName in one status write (AlreadyExists: an earlier attempt made it). */
 function startWrites(task: TaskView, now: EpochMs): Write[] {
   return [
@@ -118,8 +129,8 @@ export function admitTemplateTasks(tasks: readonly TaskView[], now: EpochMs, pod
   const writes: Write[] = [];
   for (const task of [...tasks].sort(byQueueOrder)) {
     if (!task.spec.templateRef || !isWaiting(task)) continue;
-    const started = ownPod(task, pods) !== undefined;
-    if (started) writes.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now) });
+    const pod = ownPod(task, pods);
+    if (pod) writes.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: startPatch(task, now, provenStart(pod, now)) });
     else if (!isStopRequested(task)) writes.push(...startWrites(task, now));
   }
   return { writes };
@@ -184,10 +195,10 @@ function statusPatch(task: TaskView, phase: 'Pending' | 'Queued', desired: Condi
 }
 
 /** Running with startTime and podName (written after the pod was created). */
-function startPatch(task: TaskView, now: EpochMs): TaskStatusPatch {
+function startPatch(task: TaskView, now: EpochMs, startTime: EpochMs = now): TaskStatusPatch {
   const wasQueued = findCondition(task.status?.conditions, CONDITIONS.queued);
   const leftQueue: Condition[] = wasQueued
     ? [{ type: CONDITIONS.queued, status: 'False', reason: REASONS.started, message: 'Left the queue and started', lastTransitionTime: wasQueued.status === 'False' ? wasQueued.lastTransitionTime : now }]
     : [];
-  return { phase: 'Running', startTime: now, podName: NAMES.taskPod(task.name), ...(leftQueue.length ? { conditions: leftQueue } : {}) };
+  return { phase: 'Running', startTime, podName: NAMES.taskPod(task.name), ...(leftQueue.length ? { conditions: leftQueue } : {}) };
 }

@@ -19,4 +19,4 @@ export { decidePodCreationFailed, decideTaskFromPod } from './task-pod';
 export { byQueueOrder, isActive, isFinished, isStopRequested, isWaiting } from './tasks';
 export { parseGoDurationMs, type EpochMs } from './time';
 export type * from './views';
-export { NOTHING, type AgentStatusPatch, type CronTaskStatusPatch, type Decision, type NewTask, type OwnedResource, type OwnerReference, type ServerStatusFields, type TaskSessionStatus, type TaskStatusPatch, type Write } from './writes';
+export { NOTHING, isStatusWrite, writeTarget, type StatusWrite, type AgentStatusPatch, type CronTaskStatusPatch, type Decision, type NewTask, type OwnedResource, type OwnerReference, type ServerStatusFields, type TaskSessionStatus, type TaskStatusPatch, type Write } from './writes';

@@ -136,3 +136,29 @@ export interface Decision {
 }
 
 export const NOTHING: Decision = { writes: [] };
+
+/** A status write: the one kind of write the adapter may leave in flight behind its key (it can predict its result). */
+export type StatusWrite = Extract<Write, { kind: 'patchTaskStatus' | 'patchAgentStatus' }>;
+export const isStatusWrite = (w: Write): w is StatusWrite => w.kind === 'patchTaskStatus' || w.kind === 'patchAgentStatus';
+
+/**
+ * The Task, Agent or CronTask a write changes, as `Kind/namespace/name` (writes to one object keep their order);
+ * undefined for pods, Deployments, Secrets, CronJobs and creates.
+ */
+export function writeTarget(w: Write): string | undefined {
+  switch (w.kind) {
+    case 'patchTaskStatus':
+    case 'annotateTask':
+    case 'setTaskFinalizers':
+    case 'deleteTask':
+      return `Task/${w.namespace}/${w.name}`;
+    case 'patchAgentSpec':
+    case 'patchAgentStatus':
+      return `Agent/${w.namespace}/${w.name}`;
+    case 'patchCronTaskAnnotations':
+    case 'patchCronTaskStatus':
+      return `CronTask/${w.namespace}/${w.name}`;
+    default:
+      return undefined;
+  }
+}

@@ -128,6 +128,22 @@ export function toPodView(p: Obj): PodView {
   };
 }
 
+/**
+ * What a JSON merge patch (RFC 7386) makes of `target`, as the API server applies it: objects merge key by key, null
+ * removes a key, anything else (lists included) replaces. Neither argument is changed.
+ */
+export function mergePatch(target: unknown, patch: unknown): any {
+  if (!isPlainObject(patch)) return patch;
+  const out: Obj = isPlainObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** Upserts conditions by type onto the object's list (JSON merge patch replaces lists whole). */
 export function mergeConditions(current: Obj[] | undefined, updates: readonly Condition[] | undefined, generation?: number): Obj[] | undefined {
   if (!updates?.length) return undefined;

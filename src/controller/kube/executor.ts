@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'crypto';
 import { API_VERSION, CONDITIONS, LABEL_SETS, NAMES, REASONS } from '../../api';
-import type { Write } from '../decide';
+import type { StatusWrite, Write } from '../decide';
 import { taskPodFromTemplate } from './task-pod-manifest';
 import type { Logger } from '../runtime/log';
 import { EventRecorder } from './events';
@@ -77,19 +77,7 @@ export class WriteExecutor {
   private async patchTaskStatus(w: WriteOf<'patchTaskStatus'>, run: Run): Promise<void> {
     const t = run.current('Task', w.namespace, w.name);
     const s = w.status;
-    const status: Obj = {
-      phase: s.phase,
-      podName: s.podName,
-      startTime: s.startTime !== undefined ? rfc3339(s.startTime) : undefined,
-      completionTime: s.completionTime !== undefined ? rfc3339(s.completionTime) : undefined,
-      conditions: mergeConditions(t?.status?.conditions, s.conditions, t?.metadata?.generation),
-      observedGeneration: t?.metadata?.generation,
-      session: s.session,
-    };
-    run.remember('Task', await this.rest.patch(`${paths.cr('tasks', w.namespace, w.name)}/status`, {
-      metadata: { uid: w.uid, resourceVersion: t?.metadata?.resourceVersion },
-      status: dropUndefined(status),
-    }));
+    run.remember('Task', await this.rest.patch(`${paths.cr('tasks', w.namespace, w.name)}/status`, statusPatchOf(w, t)));
     // at most two Events per Task: why it waited (Pending/Queued) or that it started, and how it ended
     const startAfterWaiting = s.phase === 'Running' && t?.status?.phase !== undefined;
     if (s.phase && s.phase !== t?.status?.phase && !startAfterWaiting) this.taskEvent(w.namespace, w.name, w.uid, s);
@@ -142,18 +130,7 @@ export class WriteExecutor {
 
   private async patchAgentStatus(w: WriteOf<'patchAgentStatus'>, run: Run): Promise<void> {
     const a = run.current('Agent', w.namespace, w.name);
-    const s = w.status;
-    const status: Obj = {
-      ...s.server,
-      idleSince: s.idleSince === null ? null : s.idleSince !== undefined ? rfc3339(s.idleSince) : undefined,
-      taskStartHistory: s.taskStartHistory?.map((r) => ({ taskName: r.taskName, startTime: rfc3339(r.startTime) })),
-      gitSyncStatuses: s.gitSyncStatuses?.map((g) => dropUndefined({ name: g.name, commitHash: g.commitHash, lastSynced: g.lastSynced !== undefined ? rfc3339(g.lastSynced) : undefined })),
-      conditions: withoutConditions(mergeConditions(a?.status?.conditions, s.conditions, a?.metadata?.generation), a?.status?.conditions, s.removeConditions),
-    };
-    run.remember('Agent', await this.rest.patch(`${paths.cr('agents', w.namespace, w.name)}/status`, {
-      metadata: { resourceVersion: a?.metadata?.resourceVersion },
-      status: dropUndefined(status),
-    }));
+    run.remember('Agent', await this.rest.patch(`${paths.cr('agents', w.namespace, w.name)}/status`, statusPatchOf(w, a)));
   }
 
   private async scaleServer(w: WriteOf<'scaleServer'>): Promise<void> {
@@ -209,6 +186,40 @@ export class WriteExecutor {
     this.events.record({ kind: 'Task', namespace, name, uid }, failed ? 'Warning' : 'Normal', why?.reason ?? s.phase!,
       why?.message ?? `Task is ${s.phase}`);
   }
+}
+
+/**
+ * The JSON merge patch a status write sends to `…/status`, given the object as the decision saw it (`current`): its
+ * resourceVersion guards the write, its conditions are what the new ones are upserted into. The executor sends it;
+ * the shell applies it to `current` (mergePatch) to know what the object will be while the write is in flight.
+ */
+export function statusPatchOf(w: StatusWrite, current: Obj | undefined): Obj {
+  if (w.kind === 'patchTaskStatus') {
+    const s = w.status;
+    return {
+      metadata: { uid: w.uid, resourceVersion: current?.metadata?.resourceVersion },
+      status: dropUndefined({
+        phase: s.phase,
+        podName: s.podName,
+        startTime: s.startTime !== undefined ? rfc3339(s.startTime) : undefined,
+        completionTime: s.completionTime !== undefined ? rfc3339(s.completionTime) : undefined,
+        conditions: mergeConditions(current?.status?.conditions, s.conditions, current?.metadata?.generation),
+        observedGeneration: current?.metadata?.generation,
+        session: s.session,
+      }),
+    };
+  }
+  const s = w.status;
+  return {
+    metadata: { resourceVersion: current?.metadata?.resourceVersion },
+    status: dropUndefined({
+      ...s.server,
+      idleSince: s.idleSince === null ? null : s.idleSince !== undefined ? rfc3339(s.idleSince) : undefined,
+      taskStartHistory: s.taskStartHistory?.map((r) => ({ taskName: r.taskName, startTime: rfc3339(r.startTime) })),
+      gitSyncStatuses: s.gitSyncStatuses?.map((g) => dropUndefined({ name: g.name, commitHash: g.commitHash, lastSynced: g.lastSynced !== undefined ? rfc3339(g.lastSynced) : undefined })),
+      conditions: withoutConditions(mergeConditions(current?.status?.conditions, s.conditions, current?.metadata?.generation), current?.status?.conditions, s.removeConditions),
+    }),
+  };
 }
 
 export interface TaskTransition {

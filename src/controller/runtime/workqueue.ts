@@ -50,9 +50,14 @@ export class WorkQueue {
     return this.order.length;
   }
 
+  /** Nothing queued or running (timers set with addAt do not count). */
+  get isIdle(): boolean {
+    return this.order.length === 0 && this.running === 0;
+  }
+
   /** Resolves when nothing is queued or running (tests and benchmarks). */
   idle(): Promise<void> {
-    if (this.order.length === 0 && this.running === 0) return Promise.resolve();
+    if (this.isIdle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 

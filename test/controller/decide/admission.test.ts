@@ -105,9 +105,20 @@ describe('Quota (sliding window)', () => {
     const pods = new Map([['t-pod', { name: 't-pod', ownerTaskUid: t.uid, creationTimestamp: T0 - 1000, phase: 'Pending' as const }]]);
     const d = admitQueuedTasks(agent([['p', T0 - minutes(5)], ['q', T0 - minutes(4)]]), [t, taskView('u')], T0, pods);
     expect(d.writes.filter((w) => w.kind === 'createTaskPod')).toEqual([]);
-    expect(statusOf(d, 't')).toMatchObject({ phase: 'Running', podName: 't-pod' });
+    // it started when its pod was made, not now
+    expect(statusOf(d, 't')).toMatchObject({ phase: 'Running', podName: 't-pod', startTime: T0 - 1000 });
     expect(queuedReason(d, 'u')).toBe(REASONS.quotaExceeded);
-    expect(ledgerWrite(d)).toMatchObject({ status: { taskStartHistory: [{ taskName: 'p' }, { taskName: 'q' }, { taskName: 't', startTime: T0 }] } });
+    expect(ledgerWrite(d)).toMatchObject({ status: { taskStartHistory: [{ taskName: 'p' }, { taskName: 'q' }, { taskName: 't', startTime: T0 - 1000 }] } });
+  });
+
+  test('a start a pod proves from before the window is written with that time and does not count against the quota', () => {
+    const t = taskView('t', { creationTimestamp: T0 - minutes(80) });
+    const pods = new Map([['t-pod', { name: 't-pod', ownerTaskUid: t.uid, creationTimestamp: T0 - minutes(70), phase: 'Running' as const }]]);
+    const d = admitQueuedTasks(agent([['p', T0 - minutes(4)]]), [t, taskView('u')], T0, pods);
+    expect(statusOf(d, 't')).toMatchObject({ phase: 'Running', startTime: T0 - minutes(70) });
+    // p (4 minutes ago) and u (now) fill maxTaskStarts: t's start left the window long ago
+    expect(statusOf(d, 'u')).toMatchObject({ phase: 'Running' });
+    expect(d.wakeAt).toBeUndefined();
   });
 
   test('an entry leaves the window exactly windowSeconds after its start', () => {

@@ -35,6 +35,20 @@ export class ModelCluster {
     this.now = now;
   }
 
+  /**
+   * A copy that decisions can read with more writes applied (the controller's writes in flight): the same objects,
+   * its own maps, and no recording (starts, creations) or write checks.
+   */
+  clone(): ModelCluster {
+    const c = new ModelCluster(this.now);
+    for (const [k, v] of this.agents) c.agents.set(k, v);
+    for (const [k, v] of this.tasks) c.tasks.set(k, v);
+    for (const [k, v] of this.pods) c.pods.set(k, v);
+    for (const [k, v] of this.cronTasks) c.cronTasks.set(k, v);
+    c.uids = this.uids;
+    return c;
+  }
+
   nextUid(): string {
     return `uid-${++this.uids}`;
   }
@@ -86,7 +100,8 @@ export class ModelCluster {
         const t = this.task(w.namespace, w.name);
         if (!t || t.uid !== w.uid) return; // precondition failed: the adapter would re-decide
         const { conditions, ...rest } = w.status;
-        if (rest.phase === 'Running' && t.status?.phase !== 'Running') this.starts.push({ task: t.name, time: this.now });
+        // the start is when the decision started it (its pod's creation), not when a write in flight lands
+        if (rest.phase === 'Running' && t.status?.phase !== 'Running') this.starts.push({ task: t.name, time: rest.startTime ?? this.now });
         this.setTask({ ...t, status: { ...t.status, ...rest, ...(conditions ? { conditions: upsertConditions(t.status?.conditions, conditions) } : {}) } });
         return;
       }

@@ -12,7 +12,9 @@ import {
   decideTaskFromPod,
   isFinished,
   isStopRequested,
+  isStatusWrite,
   isWaiting,
+  writeTarget,
   type AgentView,
   type Decision,
   type TaskView,
@@ -30,7 +32,9 @@ type Command =
   | { kind: 'podRuns' | 'podSucceeds' | 'podFails' | 'podVanishes' | 'podStuck' | 'stop'; pick: number }
   | { kind: 'suspend' | 'ready'; value: boolean }
   | { kind: 'decideAdmission'; crashAfter?: number }
-  | { kind: 'decideTask'; pick: number; crashAfter?: number };
+  | { kind: 'decideTask'; pick: number; crashAfter?: number }
+  | { kind: 'land'; pick: number; failAt?: number }
+  | { kind: 'restart' };
 
 /** Half of the decisions crash after one of their first writes. */
 const crashArb = fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined, freq: 2 });
@@ -41,6 +45,9 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constantFrom('suspend' as const, 'ready' as const), value: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('decideAdmission' as const), crashAfter: crashArb }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('decideTask' as const), pick: fc.nat(), crashAfter: crashArb }), weight: 6 },
+  // writes in flight land (a third of them fail part-way), or the controller restarts and forgets them
+  { arbitrary: fc.record({ kind: fc.constant('land' as const), pick: fc.nat(), failAt: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined, freq: 2 }) }), weight: 5 },
+  { arbitrary: fc.record({ kind: fc.constant('restart' as const) }), weight: 1 },
 );
 
 const limitsArb = fc
@@ -52,40 +59,107 @@ const limitsArb = fc
 
 class Crash extends Error {}
 
-/** The controller: every decision reads the model afresh; nothing is remembered between calls. */
+/** A batch of status writes in flight (the shell's run: pods on the key, their status writes behind it). */
+interface Batch {
+  readonly id: number;
+  readonly writes: readonly Write[];
+  /** The batches in flight to the same objects when this one was made: it waits for them, and fails with them. */
+  readonly after: ReadonlySet<number>;
+}
+
+/**
+ * The controller: every decision reads the model afresh. Pipelined (as the shell runs them), a decision that creates
+ * pods writes them at once and leaves its status writes in flight; decisions read the model with the writes in flight
+ * applied (the shell's predictions) until `land` writes them, in any order that keeps each object's order, or fails
+ * them part-way (a conflict, a crash: what a failed batch did not write is lost, and the batches after it to the same
+ * objects fail too). A restart forgets every batch in flight.
+ */
 class Controller {
   readonly wakeAts: number[] = [];
   writes = 0;
-  constructor(private readonly model: ModelCluster) {}
+  private inFlight: Batch[] = [];
+  private readonly failed = new Set<number>();
+  private ids = 0;
+  constructor(private readonly model: ModelCluster, private readonly pipelined = false) {}
 
-  /** Applies a decision; `budget` is how many more writes happen before the crash. Returns the remaining budget. */
-  private apply(decision: Decision, budget: number, again: () => Decision): number {
-    for (const w of decision.writes) {
+  /** What decisions read: the model with the writes in flight applied. */
+  private view(): ModelCluster {
+    if (this.inFlight.length === 0) return this.model;
+    const v = this.model.clone();
+    for (const b of this.inFlight) v.applyAll(b.writes);
+    return v;
+  }
+
+  /** Writes to the model, one by one; `budget` is how many more happen before the crash. Returns what is left. */
+  private write(writes: readonly Write[], budget: number): number {
+    for (const w of writes) {
       if (budget-- <= 0) throw new Crash();
       this.model.apply(w);
       this.writes++;
+    }
+    return budget;
+  }
+
+  private batchesTo(writes: readonly Write[]): Batch[] {
+    const targets = new Set(writes.flatMap((w) => writeTarget(w) ?? []));
+    return this.inFlight.filter((b) => b.writes.some((w) => targets.has(writeTarget(w) ?? '')));
+  }
+
+  /** Applies a decision made by `decide` on the view. Returns the remaining crash budget. */
+  private apply(decide: (v: ModelCluster) => Decision, budget: number): number {
+    const decision = decide(this.view());
+    const pods = decision.writes.filter((w) => w.kind === 'createTaskPod');
+    const rest = decision.writes.filter((w) => w.kind !== 'createTaskPod');
+    if (this.pipelined && pods.length > 0 && rest.length > 0 && rest.every(isStatusWrite)) {
+      budget = this.write(pods, budget);
+      this.inFlight.push({ id: ++this.ids, writes: rest, after: new Set(this.batchesTo(rest).map((b) => b.id)) });
+    } else {
+      // on the key: after the batches in flight to its objects (the shell's afterLanding); dropped if one failed
+      const before = this.batchesTo(decision.writes);
+      for (const b of before) this.land(b);
+      if (before.some((b) => this.failed.has(b.id))) return budget; // a conflict: the key decides again
+      budget = this.write(decision.writes, budget);
     }
     if (decision.wakeAt !== undefined) {
       expect(decision.wakeAt).toBeGreaterThan(this.model.now); // a timer for now would spin
       this.wakeAts.push(decision.wakeAt);
     }
-    // Idempotence: the same decision on the state it produced writes nothing.
-    expect(again().writes).toEqual([]);
+    // Idempotence: the same decision on the state it produced (writes in flight included) writes nothing.
+    expect(decide(this.view()).writes).toEqual([]);
     return budget;
   }
 
+  /**
+   * Writes batch `b` (first the batches it waits for): the first `failAt` of its writes land, then it fails; a batch
+   * that waits for a failed one fails without writing.
+   */
+  land(b: Batch, failAt?: number): void {
+    if (!this.inFlight.includes(b)) return;
+    for (const id of b.after) {
+      const earlier = this.inFlight.find((x) => x.id === id);
+      if (earlier) this.land(earlier);
+    }
+    this.inFlight = this.inFlight.filter((x) => x !== b);
+    if ([...b.after].some((id) => this.failed.has(id))) {
+      this.failed.add(b.id);
+      return;
+    }
+    const n = failAt === undefined ? b.writes.length : Math.min(failAt, b.writes.length);
+    this.write(b.writes.slice(0, n), Infinity);
+    if (n < b.writes.length) this.failed.add(b.id);
+  }
+
+  landAll(): void {
+    while (this.inFlight.length > 0) this.land(this.inFlight[0]);
+  }
+
   decideAdmission(budget = Infinity): number {
-    const m = this.model;
-    const admit = () => admitQueuedTasks(m.agents.get(AGENT_KEY)!, m.taskList(), m.now, podsByName(m));
-    budget = this.apply(admit(), budget, admit);
-    const template = () => admitTemplateTasks(m.taskList(), m.now, podsByName(m));
-    return this.apply(template(), budget, template);
+    budget = this.apply((v) => admitQueuedTasks(v.agents.get(AGENT_KEY)!, v.taskList(), v.now, podsByName(v)), budget);
+    return this.apply((v) => admitTemplateTasks(v.taskList(), v.now, podsByName(v)), budget);
   }
 
   decideTask(name: string, budget = Infinity): number {
-    const m = this.model;
-    const decide = () => decideTaskFromPod(m.task(NS, name)!, m.pod(NS, `${name}-pod`), m.now, GRACE_SECONDS);
-    return this.apply(decide(), budget, decide);
+    return this.apply((v) => decideTaskFromPod(v.task(NS, name)!, v.pod(NS, `${name}-pod`), v.now, GRACE_SECONDS), budget);
   }
 
   /** Decides everything until nothing changes any more: each write is a watch event that triggers the others. */
@@ -93,7 +167,9 @@ class Controller {
     for (let pass = 0; pass < 20; pass++) {
       const before = this.writes;
       this.decideAdmission();
+      this.landAll();
       for (const t of this.model.taskList().sort(byQueueOrder)) this.decideTask(t.name);
+      this.landAll();
       if (this.writes === before) return;
     }
     throw new Error('decisions do not converge');
@@ -106,8 +182,11 @@ class Controller {
         const tasks = this.model.taskList().filter((t) => !isFinished(t)).sort(byQueueOrder);
         if (tasks.length) this.decideTask(tasks[command.pick % tasks.length].name, command.crashAfter);
       }
+      if (command.kind === 'land' && this.inFlight.length > 0) this.land(this.inFlight[command.pick % this.inFlight.length], command.failAt);
+      if (command.kind === 'restart') this.inFlight = [];
     } catch (e) {
       if (!(e instanceof Crash)) throw e;
+      this.inFlight = []; // a crash loses the writes in flight
     }
   }
 }
@@ -134,6 +213,8 @@ function world(command: Command, model: ModelCluster, created: { n: number }): v
       return;
     case 'decideAdmission':
     case 'decideTask':
+    case 'land':
+    case 'restart':
       return; // the controller's part
     case 'stop': {
       const t = pick(tasks.filter((x) => !isFinished(x)), command.pick);
@@ -196,14 +277,17 @@ function checkStart(agent: AgentView, model: ModelCluster, w: Write): void {
 }
 
 describe('Task lifecycle on a model cluster (random event orders, crashes between any two writes)', () => {
-  test('capacity, quota, FIFO and exactly-once hold at every step, and the queue always drains', () => {
+  test.each([
+    ['each decision written whole on its key', false],
+    ['pods on the key, status writes in flight behind it (read as predicted until they land or fail)', true],
+  ])('%s: capacity, quota, FIFO and exactly-once hold at every step, and the queue always drains', (_mode, pipelined) => {
     fc.assert(
       fc.property(limitsArb, fc.array(commandArb, { minLength: 10, maxLength: 80, size: 'medium' }), (limits, commands) => {
         const model = new ModelCluster(T0);
         const agentSpec = { maxConcurrentTasks: limits.maxConcurrentTasks, quota: limits.quota };
         model.agents.set(AGENT_KEY, agentView({ spec: agentSpec }));
         model.onWrite = (w, m) => checkStart(m.agents.get(AGENT_KEY)!, m, w);
-        const controller = new Controller(model);
+        const controller = new Controller(model, pipelined);
         const created = { n: 0 };
 
         const checkAlways = () => {
@@ -246,7 +330,7 @@ describe('Task lifecycle on a model cluster (random event orders, crashes betwee
           if (ran) expect(model.podCreations.filter((p) => p === `${t.name}-pod`).length).toBeLessThanOrEqual(1);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 200, ...(process.env.LIFECYCLE_SEED ? { seed: Number(process.env.LIFECYCLE_SEED), path: process.env.LIFECYCLE_PATH, endOnFailure: true } : {}) },
     );
   });
 

@@ -70,6 +70,7 @@ export function admitQueuedTasks(agent: AgentView, tasks: readonly TaskView[], n
 
   let blocked: ConditionContent | undefined = agentGate(agent);
   let blockedByQuota = false;
+  let headBlocked = false;
   let started = 0;
   for (const task of queue) {
     const reservation = entries.findIndex((e) => e.taskName === task.name && e.startTime >= task.creationTimestamp);
@@ -81,7 +82,11 @@ export function admitQueuedTasks(agent: AgentView, tasks: readonly TaskView[], n
       blocked = queuedCondition(REASONS.quotaExceeded, `Agent '${agent.name}' started quota.maxTaskStarts (${quota.maxTaskStarts}) Tasks in the last ${quota.windowSeconds}s; this Task starts when the oldest start leaves the window, in creation order`);
     }
     if (blocked) {
-      const patch = statusPatch(task, 'Queued', blocked, now);
+      // behind the head of the queue, a Task held by one limit stays as it is when the other one holds the head now:
+      // rewriting every waiting Task each time capacity and quota take turns would cost a write per waiting Task
+      const keep = headBlocked && holdsByLimit(task) && LIMIT_REASONS.has(blocked.reason);
+      headBlocked = true;
+      const patch = keep ? undefined : statusPatch(task, 'Queued', blocked, now);
       if (patch) taskWrites.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: patch });
       continue;
     }
@@ -152,6 +157,15 @@ export function holdTasksForMissingReference(tasks: readonly TaskView[], now: Ep
     if (patch) writes.push({ kind: 'patchTaskStatus', namespace: task.namespace, name: task.name, uid: task.uid, status: patch });
   }
   return { writes };
+}
+
+/** The reasons of the Agent's two limits (the others are the Agent's state: suspended, no ready server). */
+const LIMIT_REASONS: ReadonlySet<string> = new Set([REASONS.agentAtCapacity, REASONS.quotaExceeded]);
+
+/** Queued, held by one of the Agent's limits. */
+function holdsByLimit(task: TaskView): boolean {
+  const q = findCondition(task.status?.conditions, CONDITIONS.queued);
+  return task.status?.phase === 'Queued' && q?.status === 'True' && LIMIT_REASONS.has(q.reason);
 }
 
 function agentGate(agent: AgentView): ConditionContent | undefined {

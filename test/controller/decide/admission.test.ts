@@ -153,6 +153,23 @@ describe('Quota (sliding window)', () => {
     expect(queuedReason(d, 't')).toBe(REASONS.agentAtCapacity);
     expect(d.wakeAt).toBeUndefined();
   });
+
+  test('when capacity and quota take turns holding the queue, only its head is rewritten: one write per turn, not one per waiting Task', () => {
+    const a = agentView({ spec: { maxConcurrentTasks: 1, quota: { maxTaskStarts: 1, windowSeconds: 60 } }, status: { ready: true, taskStartHistory: [{ taskName: 'r', startTime: T0 }] } });
+    const queued = (name: string, reason: string) => taskView(name, { creationTimestamp: T0 + name.charCodeAt(0), status: { phase: 'Queued', conditions: [{ type: CONDITIONS.queued, status: 'True', reason, message: 'm', lastTransitionTime: T0 }] } });
+    const waiting = ['t', 'u', 'v', 'w'].map((n) => queued(n, REASONS.agentAtCapacity));
+    // r's pod ended and it Completed: the slot is free, the quota now holds the queue
+    const finished = taskView('r', { status: { phase: 'Completed', startTime: T0, podName: 'r-pod' } });
+    const d = admitQueuedTasks(a, [finished, ...waiting], T0 + seconds(10));
+    expect(d.writes.map((w) => (w.kind === 'patchTaskStatus' ? w.name : w.kind))).toEqual(['t']);
+    expect(queuedReason(d, 't')).toBe(REASONS.quotaExceeded);
+    // and a Task that waits for the Agent itself (not one of its limits) is rewritten wherever it stands
+    const suspended = admitQueuedTasks({ ...a, spec: { ...a.spec, suspend: true } }, [finished, ...waiting], T0 + seconds(10));
+    expect(suspended.writes.map((w) => (w.kind === 'patchTaskStatus' ? w.name : w.kind))).toEqual(['t', 'u', 'v', 'w']);
+    // a Task that was never queued gets its reason wherever it stands
+    const fresh = admitQueuedTasks(a, [finished, ...waiting, taskView('x', { creationTimestamp: T0 + 500 })], T0 + seconds(10));
+    expect(queuedReason(fresh, 'x')).toBe(REASONS.quotaExceeded);
+  });
 });
 
 describe('Suspend and server readiness', () => {
